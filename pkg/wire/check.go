@@ -1,0 +1,51 @@
+package wire
+
+import (
+	"errors"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on what clients send.
+const (
+	MaxMessageRunes = 2000
+	MaxClientIDLen  = 64
+)
+
+// Sentences for bad message fields, shared by the HTTP API and the
+// WebSocket so that both refuse the same input in the same words.
+var (
+	ErrBlank       = errors.New("This field may not be blank.")
+	ErrTooLong     = errors.New("Ensure this field has no more than 2000 characters.")
+	ErrBadUTF8     = errors.New("Ensure this field is valid UTF-8.")
+	ErrClientIDLen = errors.New("Ensure this field has no more than 64 characters.")
+)
+
+// CheckMessage validates message text: valid UTF-8, 1 to 2000 code points,
+// not only white space.
+func CheckMessage(s string) error {
+	if !utf8.ValidString(s) {
+		return ErrBadUTF8
+	}
+	if strings.TrimFunc(s, unicode.IsSpace) == "" {
+		return ErrBlank
+	}
+	if utf8.RuneCountInString(s) > MaxMessageRunes {
+		return ErrTooLong
+	}
+	return nil
+}
+
+// CheckClientID validates a client_id: 1 to 64 characters.
+func CheckClientID(s string) error {
+	switch {
+	case !utf8.ValidString(s):
+		return ErrBadUTF8
+	case s == "":
+		return ErrBlank
+	case utf8.RuneCountInString(s) > MaxClientIDLen:
+		return ErrClientIDLen
+	}
+	return nil
+}
