@@ -21,6 +21,13 @@ const (
 	TypeRefresh = "refresh"
 )
 
+// The iss and aud claims every Parley service uses unless configured
+// otherwise.
+const (
+	DefaultIssuer   = "parley"
+	DefaultAudience = "parley"
+)
+
 // MaxLen is the longest token that is parsed at all.
 const MaxLen = 4 << 10
 

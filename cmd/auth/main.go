@@ -1,0 +1,105 @@
+// Command auth runs Parley's auth service: users, login, access and
+// refresh tokens, revocation and the JSON Web Key Set, under /auth/.
+// Run "auth -h" for its settings; each is also read from the PARLEY_
+// environment variable of that name.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/parley-chat/parley/pkg/auth"
+	"github.com/parley-chat/parley/pkg/connect"
+	"github.com/parley-chat/parley/pkg/envflag"
+	"github.com/parley-chat/parley/pkg/logging"
+	"github.com/parley-chat/parley/pkg/rest"
+	"github.com/parley-chat/parley/pkg/revocation"
+	"github.com/parley-chat/parley/pkg/service"
+	"github.com/parley-chat/parley/pkg/store"
+	"github.com/parley-chat/parley/pkg/token"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "auth:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	var cfg auth.Config
+	var addr, dbURL, redisURL, keyFiles, cors, logFormat, logLevel string
+	var grace time.Duration
+	fs := flag.NewFlagSet("auth", flag.ContinueOnError)
+	fs.StringVar(&addr, "addr", ":8001", "listen address")
+	fs.StringVar(&dbURL, "database-url", "", "postgres:// URL of the user database (required)")
+	fs.StringVar(&redisURL, "redis-url", "", "Redis for the revocation denylists (required)")
+	fs.StringVar(&keyFiles, "signing-key-files", "", "PEM files of Ed25519 signing keys, comma-separated, newest first (required)")
+	fs.StringVar(&cors, "cors-origins", "", "origins allowed to call /auth/ cross-origin, comma-separated")
+	fs.DurationVar(&cfg.AccessTTL, "access-ttl", 0, "access token lifetime (default 5m)")
+	fs.DurationVar(&cfg.RefreshTTL, "refresh-ttl", 0, "refresh token lifetime (default 168h)")
+	fs.StringVar(&cfg.RefreshPath, "auth-refresh-path", "", "path of the refresh endpoint (default /auth/jwt/refresh/)")
+	fs.DurationVar(&grace, "shutdown-grace", 10*time.Second, "how long shutdown waits for requests in flight")
+	fs.StringVar(&logFormat, "log-format", "json", "log format: json or text")
+	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	if err := envflag.Parse(fs, args, nil); err != nil {
+		return err
+	}
+	log, err := logging.New(os.Stderr, logFormat, logLevel)
+	if err != nil {
+		return err
+	}
+	switch {
+	case dbURL == "":
+		return errors.New("PARLEY_DATABASE_URL is required")
+	case redisURL == "":
+		return errors.New("PARLEY_REDIS_URL is required: revocations must be shared by every auth replica")
+	case keyFiles == "":
+		return errors.New("PARLEY_SIGNING_KEY_FILES is required")
+	}
+
+	keys, err := token.LoadFiles(envflag.List(keyFiles))
+	if err != nil {
+		return err
+	}
+	keySet, err := token.NewKeySet(keys)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("opening database: %w", err)
+	}
+	defer db.Close()
+	rc, err := connect.Redis(ctx, redisURL)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	svc, err := auth.New(cfg, db, revocation.NewRedis(rc, "parley:"), keySet, log)
+	if err != nil {
+		return err
+	}
+
+	var health service.Health
+	health.Add("database", db.Ping)
+	health.Add("redis", func(ctx context.Context) error { return rc.Ping(ctx).Err() })
+	mux := http.NewServeMux()
+	health.Mount(mux)
+	mux.Handle("/", rest.CORS(envflag.List(cors), svc.Handler()))
+	srv := &service.Server{Addr: addr, Handler: mux, Log: log, Grace: grace}
+	go func() {
+		<-ctx.Done()
+		health.Drain()
+	}()
+	return srv.Serve(ctx)
+}

@@ -1,0 +1,106 @@
+// Command edge runs a Parley edge: it terminates WebSockets at /ws, fans
+// out each chat's messages from NATS to the sockets subscribed on this
+// node, and serves the web client. Run "edge -h" for its settings; each is
+// also read from the PARLEY_ environment variable of that name.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/parley-chat/parley/pkg/authn"
+	"github.com/parley-chat/parley/pkg/connect"
+	"github.com/parley-chat/parley/pkg/edge"
+	"github.com/parley-chat/parley/pkg/envflag"
+	"github.com/parley-chat/parley/pkg/logging"
+	"github.com/parley-chat/parley/pkg/membership"
+	"github.com/parley-chat/parley/pkg/revocation"
+	"github.com/parley-chat/parley/pkg/service"
+	"github.com/parley-chat/parley/web"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "edge:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	var cfg edge.Config
+	var addr, natsURL, authURL, redisURL, origins, logFormat, logLevel string
+	var grace time.Duration
+	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
+	fs.StringVar(&addr, "addr", ":8000", "listen address")
+	fs.StringVar(&natsURL, "nats-url", "nats://127.0.0.1:4222", "NATS servers, comma-separated")
+	fs.StringVar(&authURL, "auth-url", "", "base URL of the auth service, for its keys (required)")
+	fs.StringVar(&redisURL, "redis-url", "", "Redis with the revocation denylists; when set, revoked sessions are refused at once")
+	fs.StringVar(&origins, "allowed-origins", "", "origins allowed to open /ws, comma-separated (the request's own host when empty)")
+	fs.DurationVar(&grace, "shutdown-grace", 10*time.Second, "how long shutdown waits for work in flight")
+	fs.StringVar(&logFormat, "log-format", "json", "log format: json or text")
+	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	if err := envflag.Parse(fs, args, nil); err != nil {
+		return err
+	}
+	log, err := logging.New(os.Stderr, logFormat, logLevel)
+	if err != nil {
+		return err
+	}
+	if authURL == "" {
+		return errors.New("PARLEY_AUTH_URL is required")
+	}
+	cfg.AllowedOrigins = envflag.List(origins)
+
+	nc, err := connect.NATS(natsURL, "parley-edge", log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	an := &authn.Authenticator{Verifier: connect.Verifier(authURL)}
+	if redisURL != "" {
+		rc, err := connect.Redis(ctx, redisURL)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		an.Denylist = revocation.NewRedis(rc, "parley:")
+	}
+	deps := edge.Deps{NC: nc, Authn: an, Members: &membership.Client{NC: nc}, Log: log}
+	if web.Built() {
+		deps.Static = web.Assets()
+	}
+	svc, err := edge.New(cfg, deps)
+	if err != nil {
+		return err
+	}
+
+	var health service.Health
+	health.Add("nats", connect.NATSReady(nc))
+	health.Add("edge", func(context.Context) error { return svc.Ready() })
+	mux := http.NewServeMux()
+	health.Mount(mux)
+	mux.Handle("/", svc.Handler())
+	srv := &service.Server{Addr: addr, Handler: mux, Log: log, Grace: grace}
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	<-ctx.Done()
+
+	// Sockets are hijacked connections the HTTP server does not track, so
+	// the edge closes them itself, with 1012, before the server stops.
+	health.Drain()
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	return errors.Join(svc.Shutdown(sctx), <-done, nc.Drain())
+}

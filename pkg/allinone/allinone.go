@@ -1,0 +1,252 @@
+// Package allinone assembles edge, auth and archiver into one process for
+// a single machine: an embedded NATS server with JetStream, SQLite and an
+// in-process denylist, all kept under one data folder. Each backing
+// service can be swapped for a real one by giving its URL.
+package allinone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/parley-chat/parley/pkg/archive"
+	"github.com/parley-chat/parley/pkg/auth"
+	"github.com/parley-chat/parley/pkg/connect"
+	"github.com/parley-chat/parley/pkg/edge"
+	"github.com/parley-chat/parley/pkg/embednats"
+	"github.com/parley-chat/parley/pkg/membership"
+	"github.com/parley-chat/parley/pkg/rest"
+	"github.com/parley-chat/parley/pkg/revocation"
+	"github.com/parley-chat/parley/pkg/service"
+	"github.com/parley-chat/parley/pkg/store"
+	"github.com/parley-chat/parley/pkg/token"
+)
+
+// Config is the all-in-one's configuration; the zero value of each field
+// means its default.
+type Config struct {
+	Addr        string // ":8000"
+	DataDir     string // "./data"
+	NATSURL     string // embedded when empty
+	DatabaseURL string // SQLite under DataDir when empty
+	RedisURL    string // in-process denylist when empty
+	// SigningKeyFiles are PEM files of Ed25519 keys, the first signing;
+	// when empty a key is generated once and kept in DataDir.
+	SigningKeyFiles []string
+	CORSOrigins     []string
+	Grace           time.Duration // 10s
+
+	Auth    auth.Config
+	Archive archive.Config
+	Edge    edge.Config
+	// Static is the web client's files; nil serves none.
+	Static fs.FS
+}
+
+func (c *Config) defaults() {
+	if c.Addr == "" {
+		c.Addr = ":8000"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./data"
+	}
+	if c.Grace == 0 {
+		c.Grace = 10 * time.Second
+	}
+}
+
+// Run serves until ctx ends, then shuts everything down in order. ready,
+// when not nil, is called with the base URL once the server listens.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(url string)) error {
+	cfg.defaults()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("creating data folder: %w", err)
+	}
+	var stack cleanup
+	defer stack.run()
+
+	nc, err := openNATS(cfg, log, &stack)
+	if err != nil {
+		return err
+	}
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	stack.push(func() { _ = db.Close() })
+	deny, err := openDenylist(ctx, cfg, &stack)
+	if err != nil {
+		return err
+	}
+	keys, err := loadKeys(cfg)
+	if err != nil {
+		return err
+	}
+
+	authSvc, err := auth.New(cfg.Auth, db, deny, keys, log.With("component", "auth"))
+	if err != nil {
+		return fmt.Errorf("starting auth: %w", err)
+	}
+	arch, err := archive.New(cfg.Archive, db, nc, authSvc.Authenticator(), log.With("component", "archiver"))
+	if err != nil {
+		return fmt.Errorf("starting archiver: %w", err)
+	}
+	ed, err := edge.New(cfg.Edge, edge.Deps{
+		NC:      nc,
+		Authn:   authSvc.Authenticator(),
+		Members: &membership.Client{NC: nc},
+		Static:  cfg.Static,
+		Log:     log.With("component", "edge"),
+	})
+	if err != nil {
+		return fmt.Errorf("starting edge: %w", err)
+	}
+	return serve(ctx, cfg, log, servers{db: db, nc: nc, auth: authSvc, arch: arch, edge: ed}, ready)
+}
+
+type servers struct {
+	db   *store.DB
+	nc   *nats.Conn
+	auth *auth.Service
+	arch *archive.Service
+	edge *edge.Server
+}
+
+func serve(ctx context.Context, cfg Config, log *slog.Logger, s servers, ready func(string)) error {
+	var health service.Health
+	health.Add("nats", connect.NATSReady(s.nc))
+	health.Add("database", s.db.Ping)
+	health.Add("archiver", s.arch.Ready)
+	health.Add("edge", func(context.Context) error { return s.edge.Ready() })
+
+	mux := http.NewServeMux()
+	health.Mount(mux)
+	mux.Handle("/auth/", rest.CORS(cfg.CORSOrigins, s.auth.Handler()))
+	mux.Handle("/api/", rest.CORS(cfg.CORSOrigins, s.arch.Handler()))
+	mux.Handle("/", s.edge.Handler())
+
+	srv := &service.Server{Addr: cfg.Addr, Handler: mux, Log: log, Grace: cfg.Grace}
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+
+	// The archiver runs until the HTTP side has stopped, so that sends
+	// accepted during the drain are still persisted.
+	archCtx, stopArch := context.WithCancel(context.Background())
+	defer stopArch()
+	archDone := make(chan error, 1)
+	go func() { archDone <- s.arch.Run(archCtx) }()
+
+	if ready != nil {
+		ready(srv.URL())
+	}
+	httpCtx, stopHTTP := context.WithCancel(context.Background())
+	defer stopHTTP()
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- srv.Serve(httpCtx) }()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-archDone:
+		archDone <- runErr
+		runErr = fmt.Errorf("archiver stopped: %w", runErr)
+	case runErr = <-httpDone:
+		httpDone <- runErr
+	}
+	log.Info("shutting down")
+	health.Drain()
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.Grace)
+	defer cancel()
+	errs := []error{runErr, s.edge.Shutdown(sctx)}
+	stopHTTP()
+	errs = append(errs, <-httpDone)
+	stopArch()
+	errs = append(errs, <-archDone)
+	return errors.Join(errs...)
+}
+
+func openNATS(cfg Config, log *slog.Logger, stack *cleanup) (*nats.Conn, error) {
+	if cfg.NATSURL != "" {
+		nc, err := connect.NATS(cfg.NATSURL, "parley", log)
+		if err != nil {
+			return nil, err
+		}
+		stack.push(func() { _ = nc.Drain() })
+		return nc, nil
+	}
+	ns, err := embednats.Start(embednats.Options{Dir: filepath.Join(cfg.DataDir, "jetstream")})
+	if err != nil {
+		return nil, err
+	}
+	stack.push(ns.Shutdown)
+	nc, err := ns.Connect("parley")
+	if err != nil {
+		return nil, err
+	}
+	stack.push(nc.Close)
+	return nc, nil
+}
+
+func openStore(ctx context.Context, cfg Config) (*store.DB, error) {
+	dsn := cfg.DatabaseURL
+	if dsn == "" {
+		dsn = filepath.Join(cfg.DataDir, "parley.db")
+	}
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("opening database: %w", err)
+	}
+	return db, nil
+}
+
+func openDenylist(ctx context.Context, cfg Config, stack *cleanup) (revocation.Denylist, error) {
+	if cfg.RedisURL == "" {
+		return revocation.NewMemory(), nil
+	}
+	rc, err := connect.Redis(ctx, cfg.RedisURL)
+	if err != nil {
+		return nil, err
+	}
+	stack.push(func() { _ = rc.Close() })
+	return revocation.NewRedis(rc, "parley:"), nil
+}
+
+func loadKeys(cfg Config) (*token.KeySet, error) {
+	var keys []token.Key
+	var err error
+	if len(cfg.SigningKeyFiles) > 0 {
+		keys, err = token.LoadFiles(cfg.SigningKeyFiles)
+	} else {
+		keys, err = token.LoadOrCreateFile(filepath.Join(cfg.DataDir, "signing-key.pem"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return token.NewKeySet(keys)
+}
+
+// cleanup runs its functions in reverse order of pushing, once.
+type cleanup struct {
+	once sync.Once
+	fns  []func()
+}
+
+func (c *cleanup) push(f func()) { c.fns = append(c.fns, f) }
+
+func (c *cleanup) run() {
+	c.once.Do(func() {
+		for i := len(c.fns) - 1; i >= 0; i-- {
+			c.fns[i]()
+		}
+	})
+}
