@@ -7,7 +7,7 @@ export function parseRoute(pathname) {
   if (path === '/') return { name: 'chats', params: {} }
   if (path === '/signin') return { name: 'signin', params: {} }
   if (path === '/signup') return { name: 'signup', params: {} }
-  const chat = /^\/chat\/([A-Za-z0-9_-]+)$/.exec(path)
+  const chat = /^\/chat\/([A-Za-z0-9._~-]+)$/.exec(path)
   if (chat) return { name: 'chat', params: { uri: chat[1] } }
   return { name: 'notFound', params: {} }
 }
