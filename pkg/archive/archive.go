@@ -138,16 +138,17 @@ func New(cfg Config, chats store.Chats, nc *nats.Conn, auth *authn.Authenticator
 	return s, nil
 }
 
-// readyProbe names no chat; asking for its last id costs one indexed
-// lookup and proves the database answers.
-const readyProbe = "-ready-probe-"
+// readyProbe names no chat (a URI never holds a dot); asking for its last
+// id costs one indexed lookup and proves the database answers.
+const readyProbe = "ready.probe"
 
 // Ready reports whether NATS is connected and the store answers.
 func (s *Service) Ready(ctx context.Context) error {
 	if !s.nc.IsConnected() {
 		return fmt.Errorf("checking NATS: connection is %v", s.nc.Status())
 	}
-	if _, err := s.chats.LastMessageID(ctx, readyProbe); err != nil {
+	_, err := s.chats.LastMessageID(ctx, readyProbe)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("checking the store: %w", err)
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/parley-chat/parley/pkg/membership"
+	"github.com/parley-chat/parley/pkg/store"
 	"github.com/parley-chat/parley/pkg/stream"
 	"github.com/parley-chat/parley/pkg/wire"
 )
@@ -182,9 +183,7 @@ func (b *batcher) decode() {
 		wm, err := stream.DecodeStored(m)
 		if err != nil {
 			b.s.log.Error("dropping malformed stream message", "err", err)
-			if err := m.TermWithReason("malformed"); err != nil {
-				b.s.log.Warn("terminating stream message", "err", err)
-			}
+			b.s.term(m)
 			continue
 		}
 		b.msgs = append(b.msgs, wm)
@@ -200,12 +199,20 @@ func (b *batcher) decode() {
 func (b *batcher) storeEach(ctx context.Context) {
 	failed := 0
 	for i, m := range b.kept {
-		if err := b.s.chats.AddMessages(ctx, b.msgs[i:i+1]); err != nil {
+		err := b.s.chats.AddMessages(ctx, b.msgs[i:i+1])
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			// Chats are never deleted and posting needs membership, so
+			// a message for an unknown chat came from elsewhere and no
+			// retry will place it.
+			b.s.log.Error("dropping message for unknown chat", "chat", b.msgs[i].Chat)
+			b.s.term(m)
+		case err != nil:
 			failed++
 			b.s.nak(m, b.s.cfg.NakDelay)
-			continue
+		default:
+			b.s.ack(m)
 		}
-		b.s.ack(m)
 	}
 	if failed < len(b.kept) {
 		b.s.floor.committed()
@@ -220,6 +227,12 @@ func (b *batcher) storeEach(ctx context.Context) {
 func (s *Service) ack(m jetstream.Msg) {
 	if err := m.Ack(); err != nil {
 		s.log.Warn("acking stream message", "err", err)
+	}
+}
+
+func (s *Service) term(m jetstream.Msg) {
+	if err := m.TermWithReason("not storable"); err != nil {
+		s.log.Warn("dropping stream message", "err", err)
 	}
 }
 

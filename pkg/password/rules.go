@@ -47,10 +47,10 @@ func similar(p, u string) bool {
 	if p == "" || u == "" {
 		return false
 	}
-	if strings.Contains(u, p) || (strings.Contains(p, u) && 2*len(u) >= len(p)) {
+	a, b := []rune(p), []rune(u)
+	if strings.Contains(u, p) || (strings.Contains(p, u) && 2*len(b) >= len(a)) {
 		return true
 	}
-	a, b := []rune(p), []rune(u)
 	short, long := min(len(a), len(b)), max(len(a), len(b))
 	// The edit distance is at least the difference in length, so when
 	// that alone rules similarity out the quadratic work is skipped.

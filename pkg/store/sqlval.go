@@ -85,13 +85,13 @@ func nullString(s *string) any {
 // strings.EqualFold holds. Computing it here rather than with SQL's
 // lower() keeps both engines in agreement: SQLite lowers ASCII only.
 func foldKey(s string) string {
-	return strings.Map( func(r rune) rune {
+	return strings.Map(func(r rune) rune {
 		least := r
 		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
 			least = min(least, f)
 		}
 		return least
-	})
+	}, s)
 }
 
 // wrap says what failed and maps a driver error onto the store's own:

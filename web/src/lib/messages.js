@@ -58,3 +58,17 @@ export function newestId(list) {
 export function oldestId(list) {
   return list.length === 0 ? 0 : list[0].id
 }
+
+// MAX_MESSAGE is the longest message the server stores, in code points.
+export const MAX_MESSAGE = 2000
+
+// messageProblem says why text cannot be sent, or '' when it can. It
+// mirrors the server's rules so that a person learns before sending.
+export function messageProblem(text) {
+  if (typeof text !== 'string' || text.trim() === '') return 'Write a message first.'
+  const length = [...text].length
+  if (length > MAX_MESSAGE) {
+    return `A message can be at most ${MAX_MESSAGE} characters; this one has ${length}.`
+  }
+  return ''
+}

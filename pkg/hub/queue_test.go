@@ -1,0 +1,108 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func frames(n int) []*Frame {
+	fs := make([]*Frame, n)
+	for i := range fs {
+		fs[i] = &Frame{ID: int64(i + 1)}
+	}
+	return fs
+}
+
+func TestQueuePushDrain(t *testing.T) {
+	q := NewQueue(4)
+	fs := frames(5)
+	for _, f := range fs[:4] {
+		if !q.Push(f) {
+			t.Fatalf("push %d refused below the limit", f.ID)
+		}
+	}
+	select {
+	case <-q.Ready():
+	default:
+		t.Fatal("Ready not signalled after a push")
+	}
+	items, slow := q.Drain(nil)
+	if slow || len(items) != 4 || items[0] != fs[0] || items[3] != fs[3] {
+		t.Fatalf("Drain = %d items, slow %v", len(items), slow)
+	}
+	if items, _ := q.Drain(items); len(items) != 0 {
+		t.Fatalf("second Drain returned %d items", len(items))
+	}
+}
+
+func TestQueueOverflowMarksSlow(t *testing.T) {
+	q := NewQueue(2)
+	fs := frames(3)
+	q.Push(fs[0])
+	q.Push(fs[1])
+	if q.Push(fs[2]) {
+		t.Fatal("push into a full queue accepted")
+	}
+	if !q.Slow() {
+		t.Fatal("overflowed queue not slow")
+	}
+	q.Drain(nil)
+	if q.Push(fs[2]) {
+		t.Fatal("a slow queue accepted a push after draining")
+	}
+	if err := q.PushWait(context.Background(), fs[2]); !errors.Is(err, ErrSlow) {
+		t.Fatalf("PushWait on a slow queue = %v, want ErrSlow", err)
+	}
+}
+
+func TestQueuePushWaitLeavesHalfForLive(t *testing.T) {
+	q := NewQueue(4)
+	ctx := context.Background()
+	fs := frames(5)
+	for _, f := range fs[:2] {
+		if err := q.PushWait(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- q.PushWait(ctx, fs[2]) }()
+	select {
+	case err := <-done:
+		t.Fatalf("PushWait into a half-full queue returned %v without waiting", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	// Live traffic still fits while the bulk producer waits.
+	if !q.Push(fs[3]) {
+		t.Fatal("live push refused while a bulk producer waits")
+	}
+	q.Drain(nil)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if items, _ := q.Drain(nil); len(items) != 1 || items[0] != fs[2] {
+		t.Fatalf("after the wait the queue holds %d items", len(items))
+	}
+}
+
+func TestQueuePushWaitCancelled(t *testing.T) {
+	q := NewQueue(2)
+	q.Push(&Frame{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := q.PushWait(ctx, &Frame{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("PushWait = %v, want context.Canceled", err)
+	}
+}
+
+func TestQueueDropsLargeSpare(t *testing.T) {
+	q := NewQueue(100)
+	big := make([]*Frame, 0, keepCap+1)
+	q.Drain(big)
+	q.Push(&Frame{})
+	items, _ := q.Drain(nil)
+	if cap(items) > keepCap {
+		t.Fatalf("queue kept a spare of capacity %d, over %d", cap(items), keepCap)
+	}
+}
