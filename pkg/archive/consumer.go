@@ -94,11 +94,12 @@ func (s *Service) consume(ctx context.Context, cons jetstream.Consumer) error {
 
 	newBatcher(s).loop(ctx, in)
 
+	// Whatever was handed over but not stored, and what the client library
+	// still buffers, goes back now rather than after AckWait, so another
+	// replica can take it at once.
 	close(stop)
-	cc.Stop()
+	cc.Drain()
 	<-cc.Closed()
-	// Whatever was handed over but not stored goes back now rather than
-	// after AckWait, so another replica can take it at once.
 	for {
 		select {
 		case m := <-in:

@@ -131,7 +131,7 @@ func TestFanoutSharesOneFrameInOrder(t *testing.T) {
 	if err := json.Unmarshal(fa[3].Data, &m); err != nil {
 		t.Fatal(err)
 	}
-	if m.Type != "message" || m.ID != ids[3] || m.Chat != "c1" || m.Message != "m3" ||
+	if m.Type != "message" || m.ID != ids[3] || m.Chat != "c1" || m.Message.Message != "m3" ||
 		m.User.Username != "ann" || m.ClientID != nil {
 		t.Fatalf("frame decodes to %+v", m)
 	}

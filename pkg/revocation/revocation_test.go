@@ -244,3 +244,16 @@ func TestMemorySweepsExpiredEntries(t *testing.T) {
 	}
 	mustRevoked(t, m, "live", true)
 }
+
+func TestMemoryRevokeNeverShortens(t *testing.T) {
+	m := NewMemory()
+	now := time.Now()
+	m.now = func() time.Time { return now }
+	ctx := context.Background()
+	_ = m.RevokeSession(ctx, "s", now.Add(time.Hour))
+	_ = m.RevokeSession(ctx, "s", now.Add(time.Second))
+	now = now.Add(time.Minute)
+	mustRevoked(t, m, "s", true)
+	now = now.Add(time.Hour)
+	mustRevoked(t, m, "s", false)
+}

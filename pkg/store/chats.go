@@ -22,7 +22,8 @@ const memberOrder = `
 
 // CreateChat stores a chat with its owner as first member. A uri
 // already taken is ErrDuplicate.
-func (db *DB) CreateChat(ctx context.Context, uri string, owner wire.User, at time.Time) (wire.Chat, error) {
+func (db *DB) CreateChat(ctx context.Context, uri string, owner wire.User,
+	at time.Time) (wire.Chat, error) {
 	const what = "creating chat"
 	at = norm(at)
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -85,12 +86,12 @@ func (db *DB) queryChats(ctx context.Context, query string, args ...any) ([]wire
 	lastID := int64(-1)
 	for rows.Next() {
 		var (
-			id     int64
-			c      wire.Chat
-			member wire.User
+			id      int64
+			c       wire.Chat
+			member  wire.User
+			created time.Time
+			lastMsg *time.Time
 		)
-		var created time.Time
-		var lastMsg *time.Time
 		err := rows.Scan(&id, &c.URI, &c.Owner.ID, timeCol{&created}, nullTimeCol{&lastMsg},
 			&member.ID, &member.Username)
 		if err != nil {

@@ -38,8 +38,10 @@ type DB struct {
 	dialect string
 	// w takes every write; r every read outside a transaction. With
 	// PostgreSQL they are the same pool; with SQLite w has exactly one
-	// connection, which opens its transactions with BEGIN IMMEDIATE, and r
-	// has several read-only ones that WAL lets run beside the writer.
+	// connection and r several read-only ones that WAL lets run beside
+	// it. w opens its transactions with BEGIN IMMEDIATE: a deferred one
+	// that reads before writing fails at once with SQLITE_BUSY, without
+	// waiting, when another process wrote in between.
 	w *sql.DB
 	r *sql.DB
 }
@@ -47,7 +49,8 @@ type DB struct {
 // Open connects to the database that dsn names and applies any pending
 // migrations. A dsn starting with postgres:// or postgresql:// is
 // PostgreSQL; anything else is a SQLite file path, optionally prefixed
-// with sqlite: or file:, and optionally followed by ?driver-parameters.
+// with sqlite: or file:, and optionally followed by ?driver-parameters;
+// its folder must exist.
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	var (
 		db  *DB
@@ -96,6 +99,8 @@ func openSQLite(dsn string) (*DB, error) {
 	common.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqliteBusyMillis))
 	common.Add("_pragma", "foreign_keys(1)")
 
+	// synchronous stays at its default, FULL, so that a commit is on disk
+	// before the archiver acknowledges the stream's copy of a message.
 	wq := cloneValues(common, extra)
 	wq.Add("_pragma", "journal_mode(WAL)")
 	wq.Set("_txlock", "immediate")

@@ -211,7 +211,8 @@ func pageQuery(uri string, p Page) (string, []any) {
 	return q + ` ORDER BY m.id DESC LIMIT $2`, args
 }
 
-func (db *DB) queryMessages(ctx context.Context, uri, query string, args ...any) ([]wire.Message, error) {
+func (db *DB) queryMessages(ctx context.Context, uri, query string,
+	args ...any) ([]wire.Message, error) {
 	rows, err := db.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -247,7 +248,8 @@ func scanMessage(row rowScanner, uri string) (wire.Message, error) {
 
 // MessageByClientID finds the message a user sent to a chat with
 // clientID.
-func (db *DB) MessageByClientID(ctx context.Context, uri string, userID int64, clientID string) (wire.Message, error) {
+func (db *DB) MessageByClientID(ctx context.Context, uri string, userID int64,
+	clientID string) (wire.Message, error) {
 	row := db.r.QueryRowContext(ctx, `SELECT `+messageColumns+`
 		FROM messages m JOIN chats c ON c.id = m.chat_id
 		WHERE c.uri = $1 AND m.user_id = $2 AND m.client_id = $3`, uri, userID, clientID)

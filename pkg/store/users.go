@@ -109,7 +109,8 @@ func (db *DB) RevokeSession(ctx context.Context, id string, at time.Time) error 
 
 // RevokeUserSessions revokes every session of the user that is neither
 // revoked nor expired at at, and returns their ids.
-func (db *DB) RevokeUserSessions(ctx context.Context, userID int64, at time.Time) ([]string, error) {
+func (db *DB) RevokeUserSessions(ctx context.Context, userID int64,
+	at time.Time) ([]string, error) {
 	rows, err := db.w.QueryContext(ctx, `
 		UPDATE sessions SET revoked_at = $2
 		WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
@@ -175,7 +176,8 @@ func (db *DB) RefreshToken(ctx context.Context, id string) (RefreshToken, error)
 // of several callers rotating the same token at once exactly one changes
 // the row, and the others get ErrTokenUsed and store nothing. An unknown
 // oldID is ErrNotFound.
-func (db *DB) RotateRefreshToken(ctx context.Context, oldID string, next RefreshToken, at time.Time) error {
+func (db *DB) RotateRefreshToken(ctx context.Context, oldID string, next RefreshToken,
+	at time.Time) error {
 	const what = "rotating refresh token"
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `

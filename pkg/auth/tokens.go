@@ -1,0 +1,108 @@
+package auth
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/parley-chat/parley/pkg/rest"
+	"github.com/parley-chat/parley/pkg/store"
+	"github.com/parley-chat/parley/pkg/token"
+)
+
+// CookieName is the cookie that carries the refresh token.
+const CookieName = "parley_refresh"
+
+// tokens is the answer of login and refresh.
+type tokens struct {
+	Token   string `json:"token"`
+	Access  string `json:"access"`
+	Refresh string `json:"refresh,omitempty"`
+}
+
+// issueAt signs g as if at t. Ed25519 signatures are deterministic, so
+// the same grant at the same time gives the same token byte for byte,
+// which is how the grace window hands out a successor a second time
+// without keeping the token itself.
+func (s *Service) issueAt(t time.Time, g token.Grant) (string, *token.Claims, error) {
+	iss := *s.issuer
+	iss.Now = func() time.Time { return t }
+	return iss.Issue(g)
+}
+
+// signAccess signs an access token of sess; it never outlives sess.
+func (s *Service) signAccess(username string, sess store.Session, now time.Time) (string, error) {
+	tok, _, err := s.issueAt(now, token.Grant{
+		UserID: sess.UserID, Username: username, SessionID: sess.ID, Type: token.TypeAccess,
+		TTL: min(s.cfg.AccessTTL, sess.ExpiresAt.Sub(now)),
+	})
+	return tok, err
+}
+
+// signRefresh signs a new refresh token of sess and returns the record
+// to store for it; it never outlives sess.
+func (s *Service) signRefresh(username string, sess store.Session, now time.Time) (
+	string, store.RefreshToken, error) {
+	tok, c, err := s.issueAt(now, token.Grant{
+		UserID: sess.UserID, Username: username, SessionID: sess.ID, Type: token.TypeRefresh,
+		TTL: min(s.cfg.RefreshTTL, sess.ExpiresAt.Sub(now)),
+	})
+	if err != nil {
+		return "", store.RefreshToken{}, err
+	}
+	return tok, recordOf(c), nil
+}
+
+func recordOf(c *token.Claims) store.RefreshToken {
+	return store.RefreshToken{
+		ID: c.ID, SessionID: c.SessionID, UserID: c.UserID(),
+		IssuedAt: c.IssuedAt.Time, ExpiresAt: c.Expiry(),
+	}
+}
+
+// resign reproduces the refresh token that rec records.
+func (s *Service) resign(username string, rec store.RefreshToken) (string, error) {
+	tok, c, err := s.issueAt(rec.IssuedAt, token.Grant{
+		UserID: rec.UserID, Username: username, SessionID: rec.SessionID, Type: token.TypeRefresh,
+		TTL: rec.ExpiresAt.Sub(rec.IssuedAt), ID: rec.ID,
+	})
+	if err == nil && !c.Expiry().Equal(rec.ExpiresAt) {
+		err = fmt.Errorf("re-signing refresh token: stored times %v and %v are not whole seconds",
+			rec.IssuedAt, rec.ExpiresAt)
+	}
+	return tok, err
+}
+
+// writeTokens answers with a new access token of sess and the refresh
+// token given, which is also set as the refresh cookie.
+func (s *Service) writeTokens(w http.ResponseWriter, r *http.Request, username string,
+	sess store.Session, now time.Time, refresh string, refreshExp time.Time) error {
+	access, err := s.signAccess(username, sess, now)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, s.refreshCookie(r, refresh, int(refreshExp.Sub(now).Seconds())))
+	rest.WriteJSON(w, http.StatusOK, tokens{Token: access, Access: access, Refresh: refresh})
+	return nil
+}
+
+// refreshCookie is the refresh cookie; a negative maxAge deletes it. It
+// goes only to the refresh path, and never to scripts or other sites.
+func (s *Service) refreshCookie(r *http.Request, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name: CookieName, Value: value, Path: s.cfg.RefreshPath, MaxAge: maxAge,
+		HttpOnly: true, Secure: secureCookie(r), SameSite: http.SameSiteStrictMode,
+	}
+}
+
+// refreshToken is the refresh token of a request: the body's refresh
+// field, or else the cookie.
+func refreshToken(r *http.Request, f rest.Fields) string {
+	if f["refresh"] != "" {
+		return f["refresh"]
+	}
+	if c, err := r.Cookie(CookieName); err == nil {
+		return c.Value
+	}
+	return ""
+}
