@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -92,14 +93,24 @@ func (s *Service) consume(ctx context.Context, cons jetstream.Consumer) error {
 		return fmt.Errorf("consuming %s: %w", s.cfg.Consumer, err)
 	}
 
-	newBatcher(s).loop(ctx, in)
-
-	// Whatever was handed over but not stored, and what the client library
-	// still buffers, goes back now rather than after AckWait, so another
-	// replica can take it at once.
+	err = newBatcher(s).loop(ctx, in, cc.Closed())
 	close(stop)
+	return errors.Join(err, s.handBack(cc, in))
+}
+
+// handBack stops consuming and returns what was handed over but not
+// stored, and what the client library still buffers, now rather than
+// after AckWait, so another replica can take it at once.
+func (s *Service) handBack(cc jetstream.ConsumeContext, in <-chan jetstream.Msg) error {
 	cc.Drain()
-	<-cc.Closed()
+	t := time.NewTimer(drainTimeout)
+	defer t.Stop()
+	select {
+	case <-cc.Closed():
+	case <-t.C:
+		cc.Stop()
+		return fmt.Errorf("draining consumer %s: not done after %v", s.cfg.Consumer, drainTimeout)
+	}
 	for {
 		select {
 		case m := <-in:
@@ -128,12 +139,17 @@ func newBatcher(s *Service) *batcher {
 	}
 }
 
-// loop stores batches until ctx is cancelled.
-func (b *batcher) loop(ctx context.Context, in <-chan jetstream.Msg) {
+// loop stores batches until ctx is cancelled, or fails when the client
+// library stops consuming by itself, as when the consumer is deleted:
+// then Run ends with an error instead of idling while history falls
+// behind.
+func (b *batcher) loop(ctx context.Context, in <-chan jetstream.Msg, closed <-chan struct{}) error {
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
+		case <-closed:
+			return fmt.Errorf("consumer %s stopped", b.s.cfg.Consumer)
 		case m := <-in:
 			b.batch = append(b.batch[:0], m)
 		}
@@ -187,10 +203,32 @@ func (b *batcher) decode() {
 			b.s.term(m)
 			continue
 		}
-		b.msgs = append(b.msgs, wm)
+		b.msgs = append(b.msgs, storable(wm))
 		b.kept = append(b.kept, m)
 	}
 	clear(b.batch)
+}
+
+// storable replaces U+0000, which PostgreSQL text cannot hold, with
+// U+FFFD. Posting refuses it, so only a message published around the API
+// carries one; as it is, the database would refuse it forever and hold
+// up the ack floor that history waits on.
+func storable(m wire.Message) wire.Message {
+	m.Chat = noNull(m.Chat)
+	m.User.Username = noNull(m.User.Username)
+	m.Message = noNull(m.Message)
+	if m.ClientID != nil && strings.IndexByte(*m.ClientID, 0) >= 0 {
+		id := noNull(*m.ClientID)
+		m.ClientID = &id
+	}
+	return m
+}
+
+func noNull(s string) string {
+	if strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(s, "\x00", "\uFFFD")
 }
 
 // storeEach retries a refused batch one message at a time, so that one

@@ -336,3 +336,25 @@ func TestStopHandsBack(t *testing.T) {
 		t.Fatalf("history = %v, want %v", ids(h.Messages), want)
 	}
 }
+
+// TestRunEndsWhenConsumerDeleted: a replica whose consumer vanishes must
+// say so, not idle while history falls behind.
+func TestRunEndsWhenConsumerDeleted(t *testing.T) {
+	e := newEnv(t, "", Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.svc.Run(ctx) }()
+	e.waitServing(done)
+	if err := e.js.DeleteConsumer(ctx, stream.Name, "archiver"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Run returned nil after its consumer was deleted")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run kept going without its consumer")
+	}
+}

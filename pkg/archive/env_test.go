@@ -22,6 +22,7 @@ import (
 	"github.com/parley-chat/parley/pkg/authn"
 	"github.com/parley-chat/parley/pkg/embednats"
 	"github.com/parley-chat/parley/pkg/membership"
+	"github.com/parley-chat/parley/pkg/revocation"
 	"github.com/parley-chat/parley/pkg/store"
 	"github.com/parley-chat/parley/pkg/token"
 	"github.com/parley-chat/parley/pkg/wire"
@@ -32,6 +33,7 @@ var (
 	alice = wire.User{ID: 1, Username: "alice"}
 	bob   = wire.User{ID: 2, Username: "bob"}
 	carol = wire.User{ID: 3, Username: "carol"}
+	dave  = wire.User{ID: 4, Username: "dave"}
 )
 
 // env is one archiver over embedded NATS and a real store.
@@ -41,6 +43,7 @@ type env struct {
 	js   jetstream.JetStream
 	db   *store.DB
 	auth *authn.Authenticator
+	deny *revocation.Memory
 	iss  *token.Issuer
 	cfg  Config
 	svc  *Service
@@ -91,8 +94,10 @@ func (e *env) keys() {
 		e.t.Fatal(err)
 	}
 	e.iss = &token.Issuer{Keys: ks, Issuer: "parley", Audience: "parley"}
+	e.deny = revocation.NewMemory()
 	e.auth = &authn.Authenticator{
 		Verifier: &token.Verifier{Keys: ks, Issuer: "parley", Audience: "parley"},
+		Denylist: e.deny,
 	}
 }
 

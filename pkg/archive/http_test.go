@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/pkg/stream"
 	"github.com/parley-chat/parley/pkg/token"
 	"github.com/parley-chat/parley/pkg/wire"
 )
@@ -32,6 +34,10 @@ func TestAPIAnswers(t *testing.T) {
 	aliceAuth := "JWT " + e.token(alice)
 	bobAuth := "Bearer " + e.token(bob)
 	long := strings.Repeat("é", 2001)
+	revoked := "JWT " + e.token(carol)
+	if err := e.deny.RevokeSession(context.Background(), "s3", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 
 	cases := []struct {
 		name   string
@@ -49,6 +55,8 @@ func TestAPIAnswers(t *testing.T) {
 			401, badToken},
 		{"oversized", req{method: "GET", path: "/api/chats/",
 			auth: "JWT " + strings.Repeat("a", 5000)}, 401, badToken},
+		{"revoked", req{method: "GET", path: "/api/chats/", auth: revoked},
+			401, `{"detail":"Token has been revoked."}`},
 		{"unauthenticated post", req{method: "POST", path: msgs, body: `{"message":"hi"}`},
 			401, noCreds},
 
@@ -120,7 +128,7 @@ func TestAPIAnswers(t *testing.T) {
 		{"without trailing slash", req{method: "GET", path: strings.TrimSuffix(msgs, "/"),
 			auth: "jwt " + e.token(alice)},
 			200, `{"id":0,"uri":"` + chat + `","messages":[],"has_more":false}`},
-		{"no chats", req{method: "GET", path: "/api/chats/", auth: "bearer " + e.token(carol)},
+		{"no chats", req{method: "GET", path: "/api/chats/", auth: "bearer " + e.token(dave)},
 			200, `{"chats":[]}`},
 	}
 	for _, c := range cases {
@@ -325,5 +333,25 @@ func TestIdempotentClientID(t *testing.T) {
 	}
 	if c := h.Messages[0].ClientID; c == nil || *c != "k-1" || h.Messages[0].Message != "once" {
 		t.Fatalf("stored message = %+v", h.Messages[0])
+	}
+}
+
+// TestWithoutStream answers 503 when JetStream cannot take or show
+// messages, and never a 201 for a message it did not store.
+func TestWithoutStream(t *testing.T) {
+	e := newEnv(t, "", Config{})
+	stop := e.run(e.svc)
+	uri := e.newChat(alice)
+	stop()
+	if err := e.js.DeleteStream(context.Background(), stream.Name); err != nil {
+		t.Fatal(err)
+	}
+	unavailable := `{"detail":"Service temporarily unavailable, try again later."}`
+	path := "/api/chats/" + uri + "/messages/"
+	for _, method := range []string{"POST", "GET"} {
+		code, body := e.as(alice, method, path, `{"message":"hi","client_id":"x"}`)
+		if code != 503 || body != unavailable {
+			t.Errorf("%s without a stream: %d %s", method, code, body)
+		}
 	}
 }

@@ -171,7 +171,7 @@ func TestRefreshCookie(t *testing.T) {
 	c := cookie(w)
 	if c == nil || c.Value != p.Refresh || !c.HttpOnly || !c.Secure ||
 		c.SameSite != http.SameSiteStrictMode || c.Path != "/auth/jwt/refresh/" ||
-		c.MaxAge != int((168 * time.Hour).Seconds()) {
+		c.MaxAge != int((168*time.Hour).Seconds()) {
 		t.Fatalf("login cookie = %+v", c)
 	}
 

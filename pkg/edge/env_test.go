@@ -35,8 +35,9 @@ type env struct {
 	auth   *authn.Authenticator
 	deny   *denylist
 
-	mu    sync.Mutex
-	chats map[string]map[int64]bool // chat → members
+	mu     sync.Mutex
+	chats  map[string]map[int64]bool // chat → members
+	floors map[string]int64          // chat → the archiver's newest id
 }
 
 const (
@@ -52,7 +53,8 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(ns.Shutdown)
-	e := &env{t: t, ns: ns, deny: &denylist{}, chats: map[string]map[int64]bool{}}
+	e := &env{t: t, ns: ns, deny: &denylist{}, chats: map[string]map[int64]bool{},
+		floors: map[string]int64{}}
 	e.nc = e.connect("test")
 	e.js, err = jetstream.New(e.nc)
 	if err != nil {
@@ -100,7 +102,9 @@ func (e *env) lookup(_ context.Context, req membership.Request) (membership.Repl
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	members, ok := e.chats[req.Chat]
-	return membership.Reply{Exists: ok, Member: members[req.UserID]}, nil
+	return membership.Reply{
+		Exists: ok, Member: members[req.UserID], LastID: e.floors[req.Chat],
+	}, nil
 }
 
 // addChat creates chat with the given members.
@@ -128,15 +132,20 @@ func (e *env) token(uid int64, sid string, ttl time.Duration) (string, *token.Cl
 }
 
 // edge starts an edge on its own NATS connection and serves it over
-// HTTP; it returns the server and the socket's ws:// URL.
-func (e *env) edge(cfg Config) (*Server, string) {
+// HTTP; it returns the server and the socket's ws:// URL. opts may
+// change the dependencies first.
+func (e *env) edge(cfg Config, opts ...func(*Deps)) (*Server, string) {
 	e.t.Helper()
 	nc := e.connect("edge")
-	s, err := New(cfg, Deps{
+	deps := Deps{
 		NC:      nc,
 		Authn:   e.auth,
 		Members: &membership.Client{NC: nc, Timeout: 2 * time.Second},
-	})
+	}
+	for _, o := range opts {
+		o(&deps)
+	}
+	s, err := New(cfg, deps)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -293,6 +302,22 @@ func (c *client) expect(typ string) obj {
 		c.t.Fatalf("got %+v, want type %s", o, typ)
 	}
 	return o
+}
+
+// expectPair reads two objects of types a and b, in either order.
+func (c *client) expectPair(a, b string) (obj, obj) {
+	c.t.Helper()
+	x, err := c.read()
+	if err != nil {
+		c.t.Fatalf("waiting for %s and %s: %v", a, b, err)
+	}
+	if x.Type == b {
+		return c.expect(a), x
+	}
+	if x.Type != a {
+		c.t.Fatalf("got %+v, want type %s or %s", x, a, b)
+	}
+	return x, c.expect(b)
 }
 
 // expectError reads the next object and checks it is the given error.

@@ -19,9 +19,9 @@ type subscription struct {
 
 	mu       sync.Mutex
 	live     bool
-	last     int64       // newest id passed to the queue, or skipped as seen
+	last     int64        // newest id passed to the queue, or skipped as seen
 	held     []*hub.Frame // live frames that arrived during a replay
-	overflow bool        // held overflowed and was dropped
+	overflow bool         // held overflowed and was dropped
 }
 
 // Deliver implements hub.Subscriber.

@@ -20,6 +20,9 @@ var (
 	ErrTooLong     = errors.New("Ensure this field has no more than 2000 characters.")
 	ErrBadUTF8     = errors.New("Ensure this field is valid UTF-8.")
 	ErrClientIDLen = errors.New("Ensure this field has no more than 64 characters.")
+	// ErrNullChar refuses U+0000, which PostgreSQL text cannot hold: a
+	// message accepted with it could never be archived.
+	ErrNullChar = errors.New("Null characters are not allowed.")
 )
 
 // CheckMessage validates message text: valid UTF-8, 1 to 2000 code points,
@@ -27,6 +30,9 @@ var (
 func CheckMessage(s string) error {
 	if !utf8.ValidString(s) {
 		return ErrBadUTF8
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return ErrNullChar
 	}
 	if strings.TrimFunc(s, unicode.IsSpace) == "" {
 		return ErrBlank
@@ -44,6 +50,8 @@ func CheckClientID(s string) error {
 		return ErrBadUTF8
 	case s == "":
 		return ErrBlank
+	case strings.IndexByte(s, 0) >= 0:
+		return ErrNullChar
 	case utf8.RuneCountInString(s) > MaxClientIDLen:
 		return ErrClientIDLen
 	}

@@ -19,6 +19,7 @@ func TestCheckMessage(t *testing.T) {
 		{"empty", "", ErrBlank},
 		{"only white space", " \t\n\u00a0", ErrBlank},
 		{"bad utf-8", "a\xffb", ErrBadUTF8},
+		{"null character", "a\x00b", ErrNullChar},
 	}
 	for _, tt := range tests {
 		if got := CheckMessage(tt.in); !errors.Is(got, tt.want) {
@@ -37,6 +38,7 @@ func TestCheckClientID(t *testing.T) {
 		{strings.Repeat("x", 65), ErrClientIDLen},
 		{"", ErrBlank},
 		{"\xff", ErrBadUTF8},
+		{"a\x00", ErrNullChar},
 	}
 	for _, tt := range tests {
 		if got := CheckClientID(tt.in); !errors.Is(got, tt.want) {

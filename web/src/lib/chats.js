@@ -15,7 +15,7 @@ export function sortChats(chats) {
 }
 
 // memberNames lists a chat's members for display, the viewer last as
-// "you" so the names that matter come first; "only you" when alone.
+// "you" so the names that matter come first; "Only you" when alone.
 export function memberNames(members, me) {
   const names = []
   let includesMe = false
@@ -23,7 +23,7 @@ export function memberNames(members, me) {
     if (me && m.id === me.id) includesMe = true
     else names.push(m.username)
   }
-  if (includesMe) names.push(names.length ? 'you' : 'only you')
+  if (includesMe) names.push(names.length ? 'you' : 'Only you')
   return names.join(', ')
 }
 

@@ -21,7 +21,7 @@ describe('memberNames', () => {
     expect(memberNames(members, me)).toBe('bo, cy, you')
   })
   it('says when the viewer is alone', () => {
-    expect(memberNames([{ id: 1, username: 'me' }], me)).toBe('only you')
+    expect(memberNames([{ id: 1, username: 'me' }], me)).toBe('Only you')
   })
 })
 
