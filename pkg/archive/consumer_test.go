@@ -231,8 +231,8 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}
 }
 
-// TestBatchesTakeWhatIsWaiting checks the batch loop: a lone message is
-// stored alone and at once; a backlog goes in full batches.
+// TestBatchesTakeWhatIsWaiting checks that a backlog is written several
+// messages to a call, and never more than BatchSize.
 func TestBatchesTakeWhatIsWaiting(t *testing.T) {
 	e := newEnv(t, "", Config{BatchSize: 16})
 	stop := e.run(e.svc)

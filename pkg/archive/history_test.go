@@ -135,8 +135,8 @@ func TestHistoryWaitsForConsumer(t *testing.T) {
 	}
 }
 
-// waitForWaiter returns once a history request of svc has asked for the
-// ack floor and found it short, so the test knows the request waits.
+// waitForWaiter returns once a history request of svc has looked up the
+// consumer, which it does only on its way to waiting for the ack floor.
 func waitForWaiter(t *testing.T, svc *Service) {
 	t.Helper()
 	eventually(t, "a history request to wait", func() bool {

@@ -15,7 +15,8 @@ import (
 	"github.com/parley-chat/parley/pkg/wire"
 )
 
-// Handler serves the contract's /api/ paths.
+// Handler serves the contract's /api/ paths. Bodies may be JSON or
+// form-encoded; paths answer with or without their trailing slash.
 func (s *Service) Handler() http.Handler {
 	rt := rest.NewRouter()
 	rt.Handle("POST", "/api/chats/", s.authed(s.createChat))
@@ -184,6 +185,11 @@ func (s *Service) mustBeMember(r *http.Request, uri string, who wire.User) error
 	return nil
 }
 
+// history answers a page of a chat's history in ascending id order: the
+// newest messages without bounds or with before, the oldest above after.
+// With both, the page is the oldest messages strictly between them and
+// has_more says whether more lie between its end and before, so a client
+// fills a gap by repeating with after set to the answer's id.
 func (s *Service) history(w http.ResponseWriter, r *http.Request, who wire.User) error {
 	uri := r.PathValue("uri")
 	if err := s.mustBeMember(r, uri, who); err != nil {

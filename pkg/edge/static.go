@@ -19,6 +19,21 @@ const (
 	cacheNever   = "no-cache"
 )
 
+// contentTypes fixes the types a web client depends on, whatever the
+// host's MIME tables say: a module script served as anything but
+// JavaScript does not run.
+var contentTypes = map[string]string{
+	".html":  "text/html; charset=utf-8",
+	".js":    "text/javascript; charset=utf-8",
+	".mjs":   "text/javascript; charset=utf-8",
+	".css":   "text/css; charset=utf-8",
+	".json":  "application/json",
+	".map":   "application/json",
+	".svg":   "image/svg+xml",
+	".wasm":  "application/wasm",
+	".woff2": "font/woff2",
+}
+
 // staticFiles serves the web client. A path without a file extension
 // that names no file gets index.html, so that the client's own routes
 // (/chat/<uri>) work as deep links.
@@ -49,6 +64,9 @@ func (h staticFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", cacheNever)
 	case strings.HasPrefix(name, "assets/"):
 		w.Header().Set("Cache-Control", cacheForever)
+	}
+	if ct, ok := contentTypes[path.Ext(name)]; ok {
+		w.Header().Set("Content-Type", ct)
 	}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	http.ServeContent(w, r, name, info.ModTime(), rs)

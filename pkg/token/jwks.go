@@ -31,12 +31,12 @@ func (c *JWKSClient) PublicKey(ctx context.Context, kid string) (ed25519.PublicK
 	c.mu.Lock()
 	defer c.mu.Unlock()
 
+	// A set never fetched is fetched at once; a failed first fetch counts
+	// as an attempt like any other, so an auth service that is down when
+	// a verifier starts is not asked once per token.
 	age := time.Since(c.fetched)
-	if c.keys == nil || age > c.maxAge() {
-		if err := c.fetch(ctx); err != nil {
-			return nil, err
-		}
-	} else if _, ok := c.keys[kid]; !ok && age > c.minRefetch() {
+	_, known := c.keys[kid]
+	if c.fetched.IsZero() || age > c.maxAge() || (!known && age > c.minRefetch()) {
 		if err := c.fetch(ctx); err != nil {
 			return nil, err
 		}

@@ -1,11 +1,13 @@
 package token
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -133,16 +135,19 @@ type Verifier struct {
 }
 
 // Verify checks raw and returns its claims when it is a valid token of
-// type typ. It returns an error wrapping ErrInvalid or ErrExpired.
+// type typ. It returns an error wrapping ErrInvalid or ErrExpired. An
+// empty Issuer or Audience means DefaultIssuer or DefaultAudience, never
+// "any": every token must carry both.
 func (v *Verifier) Verify(ctx context.Context, raw, typ string) (*Claims, error) {
 	if len(raw) > MaxLen {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalid, MaxLen)
 	}
+	iss, aud := cmp.Or(v.Issuer, DefaultIssuer), cmp.Or(v.Audience, DefaultAudience)
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{Algorithm}),
 		jwt.WithLeeway(Leeway),
-		jwt.WithIssuer(v.Issuer),
-		jwt.WithAudience(v.Audience),
+		jwt.WithIssuer(iss),
+		jwt.WithAudience(aud),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 	}
@@ -158,24 +163,33 @@ func (v *Verifier) Verify(ctx context.Context, raw, typ string) (*Claims, error)
 		return v.Keys.PublicKey(ctx, kid)
 	}, opts...)
 	// The parser checks the signature before the claims, so an expiry
-	// error here always belongs to a genuine token.
-	switch {
-	case errors.Is(err, jwt.ErrTokenExpired):
+	// error here always belongs to a genuine token. It is reported as
+	// expired only when nothing else is wrong with it: a client told
+	// "expired" refreshes and retries, which for a wrong token never ends.
+	if errors.Is(err, jwt.ErrTokenExpired) {
+		if bad := c.complete(typ, iss, aud); bad != nil {
+			return nil, fmt.Errorf("%w: %w: %w", ErrInvalid, bad, err)
+		}
 		return nil, fmt.Errorf("%w: %w", ErrExpired, err)
-	case err != nil:
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
-	if err := c.complete(typ); err != nil {
+	if err == nil {
+		err = c.complete(typ, iss, aud)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return c, nil
 }
 
-// complete checks that every claim Parley requires is present.
-func (c *Claims) complete(typ string) error {
+// complete checks that every claim Parley requires is present and, for
+// iss, aud and typ, what the verifier expects. The parser checks iss and
+// aud too, but not when it reports an expired token.
+func (c *Claims) complete(typ, iss, aud string) error {
 	switch {
 	case c.Type != typ:
 		return fmt.Errorf("typ is %q, want %q", c.Type, typ)
+	case c.Issuer != iss || !slices.Contains(c.Audience, aud):
+		return errors.New("iss or aud is not this service's")
 	case c.UserID() <= 0:
 		return errors.New("sub is not a user id")
 	case c.Username == "" || c.SessionID == "" || c.ID == "":
