@@ -57,7 +57,8 @@ type Config struct {
 	Password password.Params
 	// OnRevoke, when set, is told the ids of sessions just revoked, so
 	// that the caller can announce them and edges close their sockets
-	// at once rather than at their next denylist check.
+	// at once rather than at their next denylist check. It is called in
+	// the revoking request and should not block.
 	OnRevoke func(ctx context.Context, sessionIDs []string)
 	// Now replaces time.Now, for tests.
 	Now func() time.Time

@@ -256,7 +256,8 @@ func TestConfigRefusesBadSettings(t *testing.T) {
 }
 
 func TestNewRefusesMissingParts(t *testing.T) {
-	if _, err := New(Config{}, nil, revocation.NewMemory(), nil, slog.New(slog.DiscardHandler)); err == nil {
+	log := slog.New(slog.DiscardHandler)
+	if _, err := New(Config{}, nil, revocation.NewMemory(), nil, log); err == nil {
 		t.Fatal("New accepted a nil store and key set")
 	}
 }

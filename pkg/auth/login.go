@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -178,18 +177,4 @@ func (s *Service) trusted(a netip.Addr) bool {
 		}
 	}
 	return false
-}
-
-// secureCookie reports whether the refresh cookie must be Secure: always,
-// except on plain http to this machine, where browsers would otherwise
-// drop it during local development.
-func secureCookie(r *http.Request) bool {
-	if r.TLS != nil {
-		return true
-	}
-	host, _, err := net.SplitHostPort(r.Host)
-	if err != nil {
-		host = strings.Trim(r.Host, "[]")
-	}
-	return host != "localhost" && host != "127.0.0.1" && host != "::1"
 }

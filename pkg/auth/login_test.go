@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -77,19 +76,21 @@ func TestLoginTimeDoesNotTellUsersApart(t *testing.T) {
 		LoginPerUser: throttle.Rate{Burst: 100, Every: time.Second},
 		LoginPerAddr: throttle.Rate{Burst: 100, Every: time.Second}})
 	e.signUp("timed", "a-fine-Passphrase")
-	median := func(username string) time.Duration {
-		var ds []time.Duration
-		for range 5 {
+	// The fastest of several alternating tries measures the work itself,
+	// not whatever else the machine was doing at the time.
+	fastest := map[string]time.Duration{}
+	for range 7 {
+		for _, username := range []string{"timed", "nobody-here"} {
 			start := time.Now()
 			if w := e.serve(loginReq(username, "not-the-Passphrase")); w.Code != 400 {
 				t.Fatalf("login = %d", w.Code)
 			}
-			ds = append(ds, time.Since(start))
+			if d := time.Since(start); fastest[username] == 0 || d < fastest[username] {
+				fastest[username] = d
+			}
 		}
-		slices.Sort(ds)
-		return ds[len(ds)/2]
 	}
-	known, unknown := median("timed"), median("nobody-here")
+	known, unknown := fastest["timed"], fastest["nobody-here"]
 	if unknown < known/3 {
 		t.Fatalf("a failed login takes %v for a known user and %v for an unknown one", known, unknown)
 	}
@@ -99,7 +100,8 @@ func wantThrottled(t *testing.T, w *httptest.ResponseRecorder) {
 	t.Helper()
 	secs, err := strconv.Atoi(w.Header().Get("Retry-After"))
 	if w.Code != 429 || err != nil || secs < 1 || secs > 60 {
-		t.Fatalf("answer %d with Retry-After %q, want 429 within a minute", w.Code, w.Header().Get("Retry-After"))
+		t.Fatalf("answer %d with Retry-After %q, want 429 within a minute",
+			w.Code, w.Header().Get("Retry-After"))
 	}
 	wantDetail(t, w, 429, fmt.Sprintf("Request was throttled. Expected available in %d seconds.", secs))
 }

@@ -74,7 +74,8 @@ func (s *Service) extend(w http.ResponseWriter, r *http.Request, raw string) err
 
 // liveSession returns the session of c when it is neither revoked nor
 // past its maximum age.
-func (s *Service) liveSession(ctx context.Context, c *token.Claims, now time.Time) (store.Session, error) {
+func (s *Service) liveSession(ctx context.Context, c *token.Claims, now time.Time) (
+	store.Session, error) {
 	revoked, err := s.deny.SessionRevoked(ctx, c.SessionID)
 	if err != nil {
 		return store.Session{}, unavailable("checking revocation", err)

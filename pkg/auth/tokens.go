@@ -2,7 +2,9 @@ package auth
 
 import (
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/parley-chat/parley/pkg/rest"
@@ -105,4 +107,18 @@ func refreshToken(r *http.Request, f rest.Fields) string {
 		return c.Value
 	}
 	return ""
+}
+
+// secureCookie reports whether the refresh cookie must be Secure: always,
+// except on plain http to this machine, where browsers would otherwise
+// drop it during local development.
+func secureCookie(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	host, _, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host = strings.Trim(r.Host, "[]")
+	}
+	return host != "localhost" && host != "127.0.0.1" && host != "::1"
 }

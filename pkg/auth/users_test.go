@@ -16,7 +16,8 @@ func TestSignUpValidation(t *testing.T) {
 		body any
 		want string
 	}{
-		{"nothing", `{}`, `{"username":[` + quote(msgRequired) + `],"password":[` + quote(msgRequired) + `]}`},
+		{"nothing", `{}`,
+			`{"username":[` + quote(msgRequired) + `],"password":[` + quote(msgRequired) + `]}`},
 		{"bad characters", map[string]string{"username": "al ice", "password": "a-fine-Passphrase"},
 			`{"username":[` + quote(msgUsernameChars) + `]}`},
 		{"slash", map[string]string{"username": "al/ice", "password": "a-fine-Passphrase"},
@@ -29,11 +30,12 @@ func TestSignUpValidation(t *testing.T) {
 			`{"password":[` + quote(password.TooSimilar) + `]}`},
 		{"common password", map[string]string{"username": "carol", "password": "Sunshine1"},
 			`{"password":[` + quote(password.TooCommon) + `]}`},
-		{"bad email", map[string]string{"username": "dave", "password": "a-fine-Passphrase", "email": "dave at home"},
-			`{"email":[` + quote(msgEmail) + `]}`},
+		{"bad email", map[string]string{"username": "dave", "password": "a-fine-Passphrase",
+			"email": "dave at home"}, `{"email":[` + quote(msgEmail) + `]}`},
 		{"email with a name", map[string]string{"username": "dave", "password": "a-fine-Passphrase",
 			"email": "Dave <dave@example.com>"}, `{"email":[` + quote(msgEmail) + `]}`},
-		{"nested value", `{"username":{"a":1},"password":"a-fine-Passphrase"}`, `{"username":["Not a valid string."]}`},
+		{"nested value", `{"username":{"a":1},"password":"a-fine-Passphrase"}`,
+			`{"username":["Not a valid string."]}`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

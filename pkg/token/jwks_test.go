@@ -65,7 +65,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestJWKSClientRefetchesUnknownKidAtMostOncePerInterval(t *testing.T) {
 	old, next := genKey(t), genKey(t)
 	srv := newJWKSServer(t, keySet(t, old))
-	c := &JWKSClient{URL: srv.URL, HTTP: srv.Client(), MinRefetch: 200 * time.Millisecond, MaxAge: time.Hour}
+	c := &JWKSClient{URL: srv.URL, HTTP: srv.Client(),
+		MinRefetch: 200 * time.Millisecond, MaxAge: time.Hour}
 	ctx := context.Background()
 
 	if _, err := c.PublicKey(ctx, old.ID); err != nil {
@@ -95,7 +96,8 @@ func TestJWKSClientRefetchesUnknownKidAtMostOncePerInterval(t *testing.T) {
 func TestJWKSClientForgetsRemovedKeys(t *testing.T) {
 	old, next := genKey(t), genKey(t)
 	srv := newJWKSServer(t, keySet(t, next, old))
-	c := &JWKSClient{URL: srv.URL, HTTP: srv.Client(), MinRefetch: time.Hour, MaxAge: 100 * time.Millisecond}
+	c := &JWKSClient{URL: srv.URL, HTTP: srv.Client(),
+		MinRefetch: time.Hour, MaxAge: 100 * time.Millisecond}
 	ctx := context.Background()
 	if _, err := c.PublicKey(ctx, old.ID); err != nil {
 		t.Fatal(err)
@@ -145,7 +147,9 @@ func TestParseJWKS(t *testing.T) {
 	if err != nil || len(keys) != 1 || !keys[k.ID].Equal(k.Public()) {
 		t.Fatalf("parseJWKS = %v, %v", keys, err)
 	}
-	for _, bad := range []string{`{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"a","x":"AAAA"}]}`, `[`, `{"keys":7}`} {
+	for _, bad := range []string{
+		`{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"a","x":"AAAA"}]}`, `[`, `{"keys":7}`,
+	} {
 		if _, err := parseJWKS([]byte(bad)); err == nil {
 			t.Errorf("parseJWKS(%s) succeeded", bad)
 		}
@@ -163,7 +167,8 @@ func mustJSON(t *testing.T, v any) string {
 
 func FuzzParseJWKS(f *testing.F) {
 	f.Add([]byte(`{"keys":[]}`))
-	f.Add([]byte(`{"keys":[{"kty":"OKP","crv":"ed25519","kid":"a","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`))
+	f.Add([]byte(`{"keys":[{"kty":"OKP","crv":"ed25519","kid":"a",` +
+		`"x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}`))
 	f.Add([]byte(`{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"a","x":"=="}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		keys, err := parseJWKS(data)
@@ -185,7 +190,8 @@ func TestLoadOrCreateFileKeepsTheKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	again, err := LoadOrCreateFile(path)
-	if err != nil || len(again) != 1 || again[0].ID != first[0].ID || !again[0].Private.Equal(first[0].Private) {
+	if err != nil || len(again) != 1 || again[0].ID != first[0].ID ||
+		!again[0].Private.Equal(first[0].Private) {
 		t.Fatalf("reloaded %v, %v", again, err)
 	}
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {

@@ -261,7 +261,8 @@ func TestEmptyVerifierSettingsStillRequireIssuer(t *testing.T) {
 	for _, claim := range []string{"iss", "aud"} {
 		c := fullClaims()
 		delete(c, claim)
-		if _, err := v.Verify(context.Background(), sign(t, k, k.ID, c), TypeAccess); !errors.Is(err, ErrInvalid) {
+		_, err := v.Verify(context.Background(), sign(t, k, k.ID, c), TypeAccess)
+		if !errors.Is(err, ErrInvalid) {
 			t.Errorf("without %s: error = %v, want ErrInvalid", claim, err)
 		}
 	}

@@ -83,7 +83,7 @@ func signUp(t *testing.T, authBase, username string) (string, user) {
 	t.Helper()
 	a := api{t: t, base: authBase}
 	var u user
-	body := map[string]string{"username": username, "password": "correct horse " + username}
+	body := map[string]string{"username": username, "password": "correct horse battery staple 42"}
 	if st := a.do("POST", "/auth/users/", body, &u); st != http.StatusCreated {
 		t.Fatalf("sign-up of %s: status %d", username, st)
 	}
