@@ -3,7 +3,6 @@ package edge
 import (
 	"bytes"
 	"context"
-	"errors"
 	"runtime"
 	"sort"
 	"strconv"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/parley-chat/parley/pkg/hub"
 	"github.com/parley-chat/parley/pkg/stream"
@@ -234,9 +232,9 @@ func inUse() uint64 {
 	return ms.HeapInuse + ms.StackInuse
 }
 
-// BenchmarkReplay compares two ways to read back a chat's missed
-// messages from a stream that interleaves them with other chats': one
-// request per message (what the edge does) and an ordered consumer.
+// BenchmarkReplay compares ways to read back a chat's missed messages
+// from a stream that interleaves them with other chats': one request per
+// message, an ordered consumer, and the edge's mix of the two.
 func BenchmarkReplay(b *testing.B) {
 	for _, missed := range []int{10, 500} {
 		e := newEnv(b)
@@ -249,73 +247,35 @@ func BenchmarkReplay(b *testing.B) {
 			}
 			e.publish("noise", "n")
 		}
-		count := func(context.Context, *hub.Frame) error { return nil }
-		b.Run("getmsg/missed="+strconv.Itoa(missed), func(b *testing.B) {
-			for range b.N {
-				if err := s.replay(context.Background(), "r", first-1, count); err != nil {
-					b.Fatal(err)
+		ctx := context.Background()
+		n := 0
+		count := func(context.Context, *hub.Frame) error {
+			n++
+			return nil
+		}
+		ways := []struct {
+			name string
+			run  func() error
+		}{
+			{"singly", func() error {
+				_, _, err := s.replayEach(ctx, "r", first-1, missed+1, count)
+				return err
+			}},
+			{"ordered", func() error { return s.replayOrdered(ctx, "r", first-1, count) }},
+			{"edge", func() error { return s.replay(ctx, "r", first-1, count) }},
+		}
+		for _, w := range ways {
+			b.Run(w.name+"/missed="+strconv.Itoa(missed), func(b *testing.B) {
+				for range b.N {
+					n = 0
+					if err := w.run(); err != nil {
+						b.Fatal(err)
+					}
+					if n != missed {
+						b.Fatalf("replayed %d, want %d", n, missed)
+					}
 				}
-			}
-		})
-		b.Run("ordered/missed="+strconv.Itoa(missed), func(b *testing.B) {
-			for range b.N {
-				if got := orderedReplay(b, e.js, "r", first-1); got != missed {
-					b.Fatalf("ordered consumer read %d, want %d", got, missed)
-				}
-			}
-		})
-	}
-}
-
-// orderedReplay reads chat's messages after since with an ordered
-// consumer and returns how many it read.
-func orderedReplay(b *testing.B, js jetstream.JetStream, chat string, since int64) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cons, err := js.OrderedConsumer(ctx, stream.Name, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{stream.Subject(chat)},
-		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:    uint64(since) + 1,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	// Left alone, an ordered consumer lingers on the server for five
-	// minutes; a fair comparison pays for removing it.
-	defer func() {
-		if err := js.DeleteConsumer(ctx, stream.Name, cons.CachedInfo().Name); err != nil {
-			b.Fatal(err)
-		}
-	}()
-	n := 0
-	for {
-		batch, err := cons.FetchNoWait(256)
-		if err != nil {
-			b.Fatal(err)
-		}
-		pending := uint64(1)
-		got := 0
-		for m := range batch.Messages() {
-			md, err := m.Metadata()
-			if err != nil {
-				b.Fatal(err)
-			}
-			msg, err := stream.DecodeStored(m)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := hub.NewFrame(msg); err != nil {
-				b.Fatal(err)
-			}
-			pending = md.NumPending
-			got++
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			b.Fatal(err)
-		}
-		n += got
-		if pending == 0 || got == 0 {
-			return n
+			})
 		}
 	}
 }
