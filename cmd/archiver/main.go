@@ -88,13 +88,13 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 
-	var health service.Health
+	health := &service.Health{Service: "archiver"}
 	health.Add("nats", connect.NATSReady(nc))
 	health.Add("archiver", svc.Ready)
 	mux := http.NewServeMux()
 	health.Mount(mux)
 	mux.Handle("/", rest.CORS(envflag.List(cors), svc.Handler()))
-	srv := &service.Server{Addr: addr, Handler: mux, Log: log, Grace: grace}
+	srv := &service.Server{Addr: addr, Handler: mux, Log: log, Grace: grace, Health: health}
 	if err := srv.Listen(); err != nil {
 		return err
 	}
@@ -106,11 +106,22 @@ func run(ctx context.Context, args []string) error {
 	consDone := make(chan error, 1)
 	go func() { consDone <- svc.Run(consCtx) }()
 
-	go func() {
-		<-ctx.Done()
-		health.Drain()
-	}()
+	deadline, cancel := service.AfterGrace(ctx, grace)
+	defer cancel()
 	err = srv.Serve(ctx)
 	stopCons()
-	return errors.Join(err, <-consDone, nc.Drain())
+	return errors.Join(err, waitConsumer(deadline, consDone), nc.Drain())
+}
+
+// waitConsumer waits for the consumer to hand back its messages, until
+// the grace deadline. Past it the process exits anyway: whatever the
+// consumer has not acknowledged is delivered again to another replica,
+// and the database skips what it already holds.
+func waitConsumer(deadline context.Context, done <-chan error) error {
+	select {
+	case err := <-done:
+		return err
+	case <-deadline.Done():
+		return errors.New("the consumer did not stop within the shutdown grace")
+	}
 }

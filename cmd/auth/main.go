@@ -90,16 +90,14 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 
-	var health service.Health
+	health := &service.Health{Service: "auth"}
 	health.Add("database", db.Ping)
 	health.Add("redis", func(ctx context.Context) error { return rc.Ping(ctx).Err() })
 	mux := http.NewServeMux()
 	health.Mount(mux)
 	mux.Handle("/", rest.CORS(envflag.List(cors), svc.Handler()))
-	srv := &service.Server{Addr: addr, Handler: mux, Log: log, Grace: grace}
-	go func() {
-		<-ctx.Done()
-		health.Drain()
-	}()
+	// On SIGTERM the server turns not ready and finishes the requests in
+	// flight within the grace period.
+	srv := &service.Server{Addr: addr, Handler: mux, Log: log, Grace: grace, Health: health}
 	return srv.Serve(ctx)
 }

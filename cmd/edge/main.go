@@ -38,14 +38,15 @@ func main() {
 func run(ctx context.Context, args []string) error {
 	var cfg edge.Config
 	var addr, natsURL, authURL, redisURL, origins, logFormat, logLevel string
-	var grace time.Duration
+	var grace, drainWindow time.Duration
 	fs := flag.NewFlagSet("edge", flag.ContinueOnError)
 	fs.StringVar(&addr, "addr", ":8000", "listen address")
 	fs.StringVar(&natsURL, "nats-url", "nats://127.0.0.1:4222", "NATS servers, comma-separated")
 	fs.StringVar(&authURL, "auth-url", "", "base URL of the auth service, for its keys (required)")
 	fs.StringVar(&redisURL, "redis-url", "", "Redis with the revocation denylists; when set, revoked sessions are refused at once")
 	fs.StringVar(&origins, "allowed-origins", "", "origins allowed to open /ws, comma-separated (the request's own host when empty)")
-	fs.DurationVar(&grace, "shutdown-grace", 10*time.Second, "how long shutdown waits for work in flight")
+	fs.DurationVar(&grace, "shutdown-grace", 10*time.Second, "how long shutdown may take, socket closing included")
+	fs.DurationVar(&drainWindow, "drain-window", 5*time.Second, "on shutdown, the time over which open sockets are closed, spread evenly (shorter than -shutdown-grace)")
 	fs.StringVar(&logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := envflag.Parse(fs, args, nil); err != nil {
@@ -55,8 +56,12 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if authURL == "" {
+	switch {
+	case authURL == "":
 		return errors.New("PARLEY_AUTH_URL is required")
+	case drainWindow < 0 || drainWindow >= grace:
+		return fmt.Errorf("PARLEY_DRAIN_WINDOW %v must be at least 0 and shorter than PARLEY_SHUTDOWN_GRACE %v",
+			drainWindow, grace)
 	}
 	cfg.AllowedOrigins = envflag.List(origins)
 
@@ -83,24 +88,19 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 
-	var health service.Health
+	health := &service.Health{Service: "edge"}
 	health.Add("nats", connect.NATSReady(nc))
 	health.Add("edge", func(context.Context) error { return svc.Ready() })
 	mux := http.NewServeMux()
 	health.Mount(mux)
 	mux.Handle("/", svc.Handler())
-	srv := &service.Server{Addr: addr, Handler: mux, Log: log, Grace: grace}
-	if err := srv.Listen(); err != nil {
-		return err
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx) }()
-	<-ctx.Done()
-
 	// Sockets are hijacked connections the HTTP server does not track, so
-	// the edge closes them itself, with 1012, before the server stops.
-	health.Drain()
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	return errors.Join(svc.Shutdown(sctx), <-done, nc.Drain())
+	// on SIGTERM the edge turns not ready, then closes them itself with
+	// 1012, spread over the drain window, while the server still answers;
+	// the server stops last. All of it fits in the grace period.
+	srv := &service.Server{
+		Addr: addr, Handler: mux, Log: log, Grace: grace,
+		Health: health, Drain: svc.Shutdown,
+	}
+	return errors.Join(srv.Serve(ctx), nc.Drain())
 }

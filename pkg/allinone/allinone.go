@@ -24,6 +24,7 @@ import (
 	"github.com/parley-chat/parley/pkg/edge"
 	"github.com/parley-chat/parley/pkg/embednats"
 	"github.com/parley-chat/parley/pkg/membership"
+	"github.com/parley-chat/parley/pkg/metrics"
 	"github.com/parley-chat/parley/pkg/rest"
 	"github.com/parley-chat/parley/pkg/revocation"
 	"github.com/parley-chat/parley/pkg/service"
@@ -122,7 +123,7 @@ type servers struct {
 }
 
 func serve(ctx context.Context, cfg Config, log *slog.Logger, s servers, ready func(string)) error {
-	var health service.Health
+	health := &service.Health{Service: "parley"}
 	health.Add("nats", connect.NATSReady(s.nc))
 	health.Add("database", s.db.Ping)
 	health.Add("archiver", s.arch.Ready)
@@ -134,7 +135,12 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, s servers, ready f
 	mux.Handle("/api/", rest.CORS(cfg.CORSOrigins, s.arch.Handler()))
 	mux.Handle("/", s.edge.Handler())
 
-	srv := &service.Server{Addr: cfg.Addr, Handler: mux, Log: log, Grace: cfg.Grace}
+	// At shutdown the server turns not ready, the edge closes its
+	// sockets and the requests in flight finish, within the grace.
+	srv := &service.Server{
+		Addr: cfg.Addr, Handler: mux, Log: log, Grace: cfg.Grace,
+		Health: health, Drain: s.edge.Shutdown,
+	}
 	if err := srv.Listen(); err != nil {
 		return err
 	}
@@ -151,6 +157,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, s servers, ready f
 	}
 	httpCtx, stopHTTP := context.WithCancel(context.Background())
 	defer stopHTTP()
+	deadline, cancel := service.AfterGrace(httpCtx, cfg.Grace)
+	defer cancel()
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(httpCtx) }()
 
@@ -163,15 +171,17 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, s servers, ready f
 	case runErr = <-httpDone:
 		httpDone <- runErr
 	}
-	log.Info("shutting down")
-	health.Drain()
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.Grace)
-	defer cancel()
-	errs := []error{runErr, s.edge.Shutdown(sctx)}
 	stopHTTP()
-	errs = append(errs, <-httpDone)
+	errs := []error{runErr, <-httpDone}
 	stopArch()
-	errs = append(errs, <-archDone)
+	select {
+	case err := <-archDone:
+		errs = append(errs, err)
+	case <-deadline.Done():
+		// Unacknowledged messages are delivered again when the process
+		// next starts; the database skips what it already holds.
+		errs = append(errs, errors.New("the archiver did not stop within the shutdown grace"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -193,6 +203,7 @@ func openNATS(cfg Config, log *slog.Logger, stack *cleanup) (*nats.Conn, error) 
 	if err != nil {
 		return nil, err
 	}
+	metrics.TrackNATS(nc)
 	stack.push(nc.Close)
 	return nc, nil
 }

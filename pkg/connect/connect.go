@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/parley-chat/parley/pkg/metrics"
 	"github.com/parley-chat/parley/pkg/token"
 )
 
@@ -40,6 +41,7 @@ func NATS(url, name string, log *slog.Logger) (*nats.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to NATS at %s: %w", url, err)
 	}
+	metrics.TrackNATS(nc)
 	return nc, nil
 }
 
@@ -60,6 +62,7 @@ func Redis(ctx context.Context, url string) (*redis.Client, error) {
 		return nil, fmt.Errorf("parsing redis url: %w", err)
 	}
 	c := redis.NewClient(opts)
+	c.AddHook(metrics.RedisHook())
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := c.Ping(ctx).Err(); err != nil {

@@ -2,7 +2,6 @@ package edge
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -51,16 +50,25 @@ const (
 var frameBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // conn is one socket. Its reader goroutine owns it: it handles every
-// client frame, starts the writer and any replays, and on the way out
-// stops them and waits.
+// client frame and on the way out stops and waits for everything else.
+// An idle socket has no other goroutine: a writer runs only while frames
+// wait, and the clock is a timer function.
 type conn struct {
-	s      *Server
-	ws     *websocket.Conn
-	id     uint64
-	q      *hub.Queue
-	ctx    context.Context // ends when the reader leaves
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // the writer and replays
+	s     *Server
+	ws    *websocket.Conn
+	id    uint64
+	q     *hub.Queue
+	clock *time.Timer // pings and the token's expiry; see clock.go
+
+	// gmu guards starting goroutines, so that none starts once the
+	// reader has begun waiting for them.
+	gmu     sync.Mutex
+	writing bool // a writer is running
+	stopped bool // no goroutine may start
+	wg      sync.WaitGroup
+
+	tmu      sync.Mutex // guards nextPing
+	nextPing time.Time
 
 	closing atomic.Bool
 	expires atomic.Int64           // token expiry in Unix nanoseconds; 0 before auth
@@ -95,8 +103,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) newConn(ws *websocket.Conn) *conn {
-	c := &conn{s: s, ws: ws, id: s.nextID.Add(1), q: hub.NewQueue(s.cfg.QueueLen)}
-	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c := &conn{s: s, ws: ws, id: s.nextID.Add(1)}
+	c.q = hub.NewQueue(s.cfg.QueueLen, c.wake)
 	ws.SetReadLimit(int64(s.cfg.MaxFrame))
 	ws.SetPongHandler(func(string) error {
 		c.alive()
@@ -111,8 +119,7 @@ func (s *Server) newConn(ws *websocket.Conn) *conn {
 // run is the reader goroutine.
 func (c *conn) run() {
 	defer c.s.wg.Done()
-	c.wg.Add(1)
-	go c.writeLoop()
+	c.startClock()
 	err := c.readLoop()
 	c.finish(err)
 }
@@ -176,11 +183,14 @@ func (c *conn) finish(err error) {
 		c.closeWith(closeAuth, reasonNotAuth)
 		c.linger()
 	}
-	c.cancel()
 	for _, sub := range c.subs {
 		sub.stop()
 	}
-	_ = c.ws.Close() // the peer may be gone already
+	c.clock.Stop()
+	_ = c.ws.Close() // the peer may be gone already; this also ends a blocked writer
+	c.gmu.Lock()
+	c.stopped = true
+	c.gmu.Unlock()
 	c.wg.Wait()
 	c.s.untrack(c)
 	c.s.log.Debug("socket closed", "conn", c.id, "user", c.user.ID, "err", err)
@@ -212,6 +222,19 @@ func (c *conn) linger() {
 // cut ends the connection without a handshake.
 func (c *conn) cut() {
 	_ = c.ws.NetConn().Close() // the reader sees the error and finishes
+}
+
+// spawn runs f on a goroutine of the socket's unless the socket is
+// finishing; it reports whether f runs.
+func (c *conn) spawn(f func()) bool {
+	if !c.enter() {
+		return false
+	}
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+	return true
 }
 
 func (c *conn) session() string {

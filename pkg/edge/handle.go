@@ -64,9 +64,11 @@ func (c *conn) fail(err *wireError) {
 	c.reply(encode(errorFrame{Type: "error", Code: err.Code, Detail: err.Detail, Ref: err.Ref}))
 }
 
-// request returns a context for one call to a backend.
+// request returns a context for one call to a backend. The reader makes
+// these calls and waits for them, so a socket that goes away meanwhile
+// is cleaned up when the call returns, within RequestTimeout.
 func (c *conn) request() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(c.ctx, c.s.cfg.RequestTimeout)
+	return context.WithTimeout(context.Background(), c.s.cfg.RequestTimeout)
 }
 
 // authenticate handles an auth frame: the first one admits the socket,
@@ -108,6 +110,7 @@ func (c *conn) admit(id authn.Identity) {
 	c.sid.Store(&sid)
 	exp := id.Claims.Expiry()
 	c.expires.Store(exp.UnixNano())
+	c.rearm()
 	if first {
 		c.alive()
 		c.s.log.Debug("socket authenticated", "conn", c.id, "user", c.user.ID)

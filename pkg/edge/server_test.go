@@ -270,18 +270,26 @@ func TestWriterPacks(t *testing.T) {
 	cl := dial(t, "ws"+strings.TrimPrefix(hs.URL, "http"), nil)
 	c := <-conns
 	t.Cleanup(func() {
-		c.cancel()
-		c.wg.Wait()
 		c.ws.Close()
+		c.gmu.Lock()
+		c.stopped = true
+		c.gmu.Unlock()
+		c.wg.Wait()
 	})
 
+	// Hold the writer back, as if it were busy, while frames pile up.
+	c.gmu.Lock()
+	c.writing = true
+	c.gmu.Unlock()
 	for i := range 3 {
 		c.q.Push(&hub.Frame{Data: []byte(`{"type":"n","id":` + strconv.Itoa(i) + `}`)})
 	}
 	big := `{"type":"big","detail":"` + strings.Repeat("y", 1000) + `"}`
 	c.q.Push(&hub.Frame{Data: []byte(big)})
-	c.wg.Add(1)
-	go c.writeLoop()
+	c.gmu.Lock()
+	c.writing = false
+	c.gmu.Unlock()
+	c.wake()
 
 	_, first, err := cl.ws.ReadMessage()
 	if err != nil {

@@ -99,11 +99,9 @@ func (sub *subscription) start(last, stored int64, since *int64) {
 	if !replay {
 		return
 	}
-	c := sub.c
-	var ctx context.Context
-	ctx, sub.cancel = context.WithCancel(c.ctx)
-	c.wg.Add(1)
-	go sub.replay(ctx)
+	ctx, cancel := context.WithCancel(context.Background())
+	sub.cancel = cancel
+	sub.c.spawn(func() { sub.replay(ctx) })
 }
 
 // replay passes on the stored messages after the last one passed on,
@@ -111,7 +109,6 @@ func (sub *subscription) start(last, stored int64, since *int64) {
 // stream again from where it stopped: they are stored there too.
 func (sub *subscription) replay(ctx context.Context) {
 	c := sub.c
-	defer c.wg.Done()
 	for {
 		err := c.s.replay(ctx, sub.chat, sub.cursor(), sub.replayed)
 		switch {

@@ -11,79 +11,60 @@ import (
 
 var newline = []byte{'\n'}
 
-// writeLoop is the writer goroutine: it packs whatever waits in the queue
-// into as few frames as possible, and on its one timer pings the peer and
-// enforces the token's expiry.
+// wake is the queue's hook after a push: it starts a writer unless one
+// is running. A writer lives only while frames wait, so an idle socket
+// keeps no goroutine stack for it.
+func (c *conn) wake() {
+	c.gmu.Lock()
+	start := !c.writing && !c.stopped
+	if start {
+		c.writing = true
+		c.wg.Add(1)
+	}
+	c.gmu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+}
+
+// writeLoop is the writer: each round it drains everything queued and
+// packs it into as few frames as possible, until nothing is left.
 func (c *conn) writeLoop() {
 	defer c.wg.Done()
-	interval := c.s.cfg.PingInterval
-	nextPing := time.Now().Add(interval)
-	due := nextPing
-	timer := time.NewTimer(interval)
-	defer timer.Stop()
-
 	var spare []*hub.Frame
 	for {
-		select {
-		case <-c.ctx.Done():
+		items, slow := c.q.Drain(spare)
+		if err := c.write(items); err != nil {
+			c.writeFailed(err)
+			c.parkWriter(true)
 			return
-		case <-c.q.Ready():
-			items, slow := c.q.Drain(spare)
-			if err := c.write(items); err != nil {
-				c.writeFailed(err)
-				return
-			}
-			clear(items) // the frames may be large; do not keep them alive
-			spare = items
-			if slow {
-				c.closeWith(closeTryLater, "too slow")
-			}
-		case now := <-timer.C:
-			if c.closing.Load() {
-				continue // nothing more to enforce; the timer stays stopped
-			}
-			if c.expired(now) {
-				c.closeWith(closeAuth, reasonExpired)
-				continue
-			}
-			if !now.Before(nextPing) {
-				if err := c.ping(now); err != nil {
-					c.writeFailed(err)
-					return
-				}
-				nextPing = now.Add(interval)
-			}
-			due = time.Time{} // the timer has fired: arm it again below
 		}
-		due = c.rearm(timer, due, nextPing)
+		clear(items) // the frames may be large; do not keep them alive
+		spare = items
+		if slow {
+			c.closeWith(closeTryLater, "too slow")
+			c.parkWriter(true)
+			return
+		}
+		if c.parkWriter(false) {
+			return
+		}
 	}
 }
 
-// rearm points the timer at the earlier of the next ping and the token's
-// expiry, when that differs from where it points now. A new auth frame
-// moves the expiry; the writer learns of it when its ready frame wakes
-// the loop.
-func (c *conn) rearm(timer *time.Timer, due, nextPing time.Time) time.Time {
-	if c.closing.Load() {
-		return due
+// parkWriter lets the writer end unless frames arrived since its last
+// drain. With forever, it ends for good: the socket is being closed.
+func (c *conn) parkWriter(forever bool) bool {
+	c.gmu.Lock()
+	defer c.gmu.Unlock()
+	if !forever && c.q.Pending() {
+		return false
 	}
-	want := nextPing
-	if exp := c.expires.Load(); exp != 0 && exp < want.UnixNano() {
-		want = time.Unix(0, exp)
+	c.writing = false
+	if forever {
+		c.stopped = true
 	}
-	if !want.Equal(due) {
-		timer.Reset(time.Until(want))
-	}
-	return want
-}
-
-func (c *conn) expired(now time.Time) bool {
-	exp := c.expires.Load()
-	return exp != 0 && now.UnixNano() >= exp
-}
-
-func (c *conn) ping(now time.Time) error {
-	return c.ws.WriteControl(websocket.PingMessage, nil, now.Add(c.s.cfg.WriteTimeout))
+	return true
 }
 
 // writeFailed handles a failed write. After our close frame went out that

@@ -20,10 +20,10 @@ func BenchmarkFanout(b *testing.B) {
 func benchFanout(b *testing.B, n int) {
 	nc, _ := startNATS(b)
 	h := New(nc, nil)
-	c := &chat{uri: "bench", ready: make(chan struct{})}
+	c := newChat("bench")
 	queues := make([]*Queue, n)
 	for i := range queues {
-		queues[i] = NewQueue(256)
+		queues[i] = NewQueue(256, nil)
 		c.add(queued{queues[i]})
 	}
 	deliver := c.handler(h)

@@ -50,13 +50,14 @@ type chat struct {
 	ready chan struct{} // closed once the subscription is live or failed
 	err   error         // why it failed; read after ready is closed
 
-	// subs is replaced, never changed in place, so the delivery loop
-	// reads it without a lock.
-	subs atomic.Pointer[[]Subscriber]
+	// The delivery loop holds mu for reading. Subscribers are added and
+	// removed in O(1) (removal swaps the last one in), so that thousands
+	// of sockets joining one chat cost no more each than the first.
+	mu    sync.RWMutex
+	subs  []Subscriber
+	index map[Subscriber]int
 
-	// Guarded by Hub.mu.
-	list []Subscriber
-	sub  *nats.Subscription
+	sub *nats.Subscription // guarded by Hub.mu
 
 	// Written only by the delivery goroutine; read by LastID.
 	last       atomic.Int64
@@ -82,7 +83,7 @@ func (h *Hub) Subscribe(ctx context.Context, uri string, s Subscriber) error {
 	}
 	c, found := h.chats[uri]
 	if !found {
-		c = &chat{uri: uri, ready: make(chan struct{})}
+		c = newChat(uri)
 		h.chats[uri] = c
 	}
 	c.add(s)
@@ -141,7 +142,7 @@ func (h *Hub) Unsubscribe(uri string, s Subscriber) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	c := h.chats[uri]
-	if c == nil || !c.remove(s) || len(c.list) > 0 {
+	if c == nil || c.remove(s) > 0 {
 		return
 	}
 	delete(h.chats, uri)
@@ -195,28 +196,37 @@ func (h *Hub) Close() {
 	}
 }
 
+func newChat(uri string) *chat {
+	return &chat{uri: uri, ready: make(chan struct{}), index: map[Subscriber]int{}}
+}
+
 // add and remove change the subscriber list; the caller holds Hub.mu.
+// Adding one already there is a no-op.
 func (c *chat) add(s Subscriber) {
-	c.list = append(c.list, s)
-	c.publish()
-}
-
-func (c *chat) remove(s Subscriber) bool {
-	for i, x := range c.list {
-		if x == s {
-			c.list = append(c.list[:i:i], c.list[i+1:]...)
-			c.publish()
-			return true
-		}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.index[s]; ok {
+		return
 	}
-	return false
+	c.index[s] = len(c.subs)
+	c.subs = append(c.subs, s)
 }
 
-// publish makes the current list visible to the delivery goroutine. The
-// list is copied because append may reuse the array the loop is reading.
-func (c *chat) publish() {
-	snap := append([]Subscriber(nil), c.list...)
-	c.subs.Store(&snap)
+// remove takes s out, if there, and returns how many are left.
+func (c *chat) remove(s Subscriber) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i, ok := c.index[s]
+	if !ok {
+		return len(c.subs)
+	}
+	last := len(c.subs) - 1
+	c.subs[i] = c.subs[last]
+	c.index[c.subs[i]] = i
+	c.subs[last] = nil
+	c.subs = c.subs[:last]
+	delete(c.index, s)
+	return len(c.subs)
 }
 
 // handler returns the NATS callback of c. NATS calls it from one
@@ -236,13 +246,12 @@ func (c *chat) handler(h *Hub) nats.MsgHandler {
 }
 
 // fanout hands f to every subscriber. It is the per-subscriber hot loop:
-// one interface call each, nothing allocated.
+// one interface call each, nothing allocated. Subscribers joining or
+// leaving wait for it, which is short because Deliver never blocks.
 func (c *chat) fanout(f *Frame) {
-	subs := c.subs.Load()
-	if subs == nil {
-		return
-	}
-	for _, s := range *subs {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, s := range c.subs {
 		s.Deliver(f)
 	}
 }

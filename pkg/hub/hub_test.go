@@ -175,7 +175,7 @@ func TestSlowSubscriberDoesNotHoldOthers(t *testing.T) {
 	nc, js := startNATS(t)
 	h := New(nc, nil)
 	t.Cleanup(h.Close)
-	slow := queued{NewQueue(2)}
+	slow := queued{NewQueue(2, nil)}
 	fast := newRecorder()
 	subscribe(t, h, "c", slow)
 	subscribe(t, h, "c", fast)

@@ -21,7 +21,7 @@ const keepCap = 32
 // drains everything queued at once, so that it can pack it into one
 // frame. A Queue is safe for concurrent use.
 type Queue struct {
-	ready chan struct{} // holds a token while frames wait or the queue is slow
+	wake func() // called after every push, outside the lock
 
 	mu    sync.Mutex
 	items []*Frame
@@ -30,12 +30,18 @@ type Queue struct {
 	room  chan struct{} // closed by the next drain; nil when nobody waits
 }
 
-// NewQueue returns a queue that holds at most limit frames.
-func NewQueue(limit int) *Queue {
+// NewQueue returns a queue that holds at most limit frames. wake is
+// called after each push, accepted or not, so that the owner can start
+// or nudge its writer; it must not block. Calls may come from many
+// goroutines at once.
+func NewQueue(limit int, wake func()) *Queue {
 	if limit < 2 {
 		limit = 2
 	}
-	return &Queue{ready: make(chan struct{}, 1), limit: limit}
+	if wake == nil {
+		wake = func() {}
+	}
+	return &Queue{wake: wake, limit: limit}
 }
 
 // Push appends f without blocking. It reports false, and marks the queue
@@ -51,6 +57,14 @@ func (q *Queue) Push(f *Frame) bool {
 	q.mu.Unlock()
 	q.wake()
 	return ok
+}
+
+// Pending reports whether frames wait or the queue is slow: whether a
+// writer has work.
+func (q *Queue) Pending() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) > 0 || q.slow
 }
 
 // PushWait appends f, waiting while the queue is at least half full. It
@@ -84,9 +98,6 @@ func (q *Queue) PushWait(ctx context.Context, f *Frame) error {
 	}
 }
 
-// Ready receives a value when frames are waiting or the queue turned slow.
-func (q *Queue) Ready() <-chan struct{} { return q.ready }
-
 // Drain takes every waiting frame, in order, and reports whether the
 // queue is slow. spare, if not nil, becomes the queue's next backing
 // array; the caller may pass back the previous result once written, so
@@ -112,11 +123,4 @@ func (q *Queue) Slow() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.slow
-}
-
-func (q *Queue) wake() {
-	select {
-	case q.ready <- struct{}{}:
-	default:
-	}
 }

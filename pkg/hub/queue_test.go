@@ -16,36 +16,35 @@ func frames(n int) []*Frame {
 }
 
 func TestQueuePushDrain(t *testing.T) {
-	q := NewQueue(4)
+	wakes := 0
+	q := NewQueue(4, func() { wakes++ })
 	fs := frames(5)
 	for _, f := range fs[:4] {
 		if !q.Push(f) {
 			t.Fatalf("push %d refused below the limit", f.ID)
 		}
 	}
-	select {
-	case <-q.Ready():
-	default:
-		t.Fatal("Ready not signalled after a push")
+	if wakes != 4 || !q.Pending() {
+		t.Fatalf("after 4 pushes: %d wakes, pending %v", wakes, q.Pending())
 	}
 	items, slow := q.Drain(nil)
 	if slow || len(items) != 4 || items[0] != fs[0] || items[3] != fs[3] {
 		t.Fatalf("Drain = %d items, slow %v", len(items), slow)
 	}
-	if items, _ := q.Drain(items); len(items) != 0 {
+	if items, _ := q.Drain(items); len(items) != 0 || q.Pending() {
 		t.Fatalf("second Drain returned %d items", len(items))
 	}
 }
 
 func TestQueueOverflowMarksSlow(t *testing.T) {
-	q := NewQueue(2)
+	q := NewQueue(2, nil)
 	fs := frames(3)
 	q.Push(fs[0])
 	q.Push(fs[1])
 	if q.Push(fs[2]) {
 		t.Fatal("push into a full queue accepted")
 	}
-	if !q.Slow() {
+	if !q.Slow() || !q.Pending() {
 		t.Fatal("overflowed queue not slow")
 	}
 	q.Drain(nil)
@@ -58,7 +57,7 @@ func TestQueueOverflowMarksSlow(t *testing.T) {
 }
 
 func TestQueuePushWaitLeavesHalfForLive(t *testing.T) {
-	q := NewQueue(4)
+	q := NewQueue(4, nil)
 	ctx := context.Background()
 	fs := frames(5)
 	for _, f := range fs[:2] {
@@ -87,7 +86,7 @@ func TestQueuePushWaitLeavesHalfForLive(t *testing.T) {
 }
 
 func TestQueuePushWaitCancelled(t *testing.T) {
-	q := NewQueue(2)
+	q := NewQueue(2, nil)
 	q.Push(&Frame{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -97,7 +96,7 @@ func TestQueuePushWaitCancelled(t *testing.T) {
 }
 
 func TestQueueDropsLargeSpare(t *testing.T) {
-	q := NewQueue(100)
+	q := NewQueue(100, nil)
 	big := make([]*Frame, 0, keepCap+1)
 	q.Drain(big)
 	q.Push(&Frame{})

@@ -1,6 +1,9 @@
 // Package service runs one of Parley's HTTP services: it adds the health
-// and metrics endpoints every service exposes, listens, and shuts down in
-// order when its context ends. A Health is safe for concurrent use.
+// and metrics endpoints every service exposes, logs one line per request,
+// listens, and shuts down in order when its context ends: not ready
+// first, then the service's own drain, then the requests in flight, all
+// within one grace period. A Health is safe for concurrent use; a Server
+// is served once.
 package service
 
 import (
@@ -16,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/parley-chat/parley/pkg/metrics"
 	"github.com/parley-chat/parley/pkg/rest"
 )
 
@@ -24,6 +28,10 @@ type Check func(ctx context.Context) error
 
 // Health answers /healthz and /readyz.
 type Health struct {
+	// Service names the service in the parley_ready metric ("edge");
+	// empty records no metric.
+	Service string
+
 	mu       sync.Mutex
 	names    []string
 	checks   map[string]Check
@@ -45,13 +53,16 @@ func (h *Health) Add(name string, c Check) {
 
 // Drain makes the service report not ready from now on, so a load
 // balancer stops sending it new work before it stops.
-func (h *Health) Drain() { h.draining.Store(true) }
-
-// Ready runs every check and returns the first failure.
-func (h *Health) Ready(ctx context.Context) error {
-	if h.draining.Load() {
-		return errors.New("draining")
+func (h *Health) Drain() {
+	h.draining.Store(true)
+	if h.Service != "" {
+		metrics.SetReady(h.Service, false)
 	}
+}
+
+// Ready runs every check and returns the first failure. Every check runs
+// even after one fails, so that parley_dependency_up tells them apart.
+func (h *Health) Ready(ctx context.Context) error {
 	h.mu.Lock()
 	names := append([]string(nil), h.names...)
 	checks := make([]Check, len(names))
@@ -59,12 +70,21 @@ func (h *Health) Ready(ctx context.Context) error {
 		checks[i] = h.checks[n]
 	}
 	h.mu.Unlock()
+	var first error
 	for i, c := range checks {
-		if err := c(ctx); err != nil {
-			return fmt.Errorf("%s: %w", names[i], err)
+		err := c(ctx)
+		metrics.SetDependencyUp(names[i], err == nil)
+		if err != nil && first == nil {
+			first = fmt.Errorf("%s: %w", names[i], err)
 		}
 	}
-	return nil
+	if h.draining.Load() {
+		first = errors.New("draining")
+	}
+	if h.Service != "" {
+		metrics.SetReady(h.Service, first == nil)
+	}
+	return first
 }
 
 // Mount adds /healthz, /readyz and /metrics to mux.
@@ -90,8 +110,15 @@ type Server struct {
 	Addr    string
 	Handler http.Handler
 	Log     *slog.Logger
-	// Grace bounds how long shutdown waits for requests in flight.
+	// Grace bounds the whole shutdown, from the end of Serve's context:
+	// the drain and the requests in flight together. Zero means 10s.
 	Grace time.Duration
+	// Health, when set, turns not ready as soon as shutdown begins.
+	Health *Health
+	// Drain, when set, runs at shutdown after Health turns not ready and
+	// before the server stops, while it still answers requests; it gets
+	// the grace deadline. The edge closes its sockets here.
+	Drain func(ctx context.Context) error
 
 	ln  net.Listener
 	srv *http.Server
@@ -123,7 +150,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	}
 	s.srv = &http.Server{
-		Handler:           s.Handler,
+		Handler:           LogRequests(s.Log, s.Handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelDebug),
@@ -137,16 +164,45 @@ func (s *Server) Serve(ctx context.Context) error {
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
+	return s.shutdown(errc)
+}
+
+// shutdown turns not ready, drains and stops the server, all within the
+// grace period.
+func (s *Server) shutdown(errc <-chan error) error {
 	grace := s.Grace
 	if grace == 0 {
 		grace = 10 * time.Second
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
+	if s.Health != nil {
+		s.Health.Drain()
+	}
+	s.Log.Info("shutting down", "grace", grace.String())
+	var drainErr error
+	if s.Drain != nil {
+		drainErr = s.Drain(sctx)
+	}
 	err := s.srv.Shutdown(sctx)
 	<-errc
 	if err != nil {
-		return fmt.Errorf("shutting down: %w", err)
+		err = fmt.Errorf("shutting down: %w", err)
 	}
-	return nil
+	return errors.Join(drainErr, err)
+}
+
+// AfterGrace returns a context that ends grace after ctx does: the
+// deadline by which a process must have stopped once told to. Work that
+// outlives the HTTP server, such as a consumer, waits on it.
+func AfterGrace(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	out, cancel := context.WithCancel(context.Background())
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(grace, cancel)
+		context.AfterFunc(out, func() { t.Stop() })
+	})
+	return out, func() {
+		stop()
+		cancel()
+	}
 }

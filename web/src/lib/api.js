@@ -9,10 +9,11 @@ export function createApi({ request, auth }) {
     try {
       return await request(method, path, { ...opts, token })
     } catch (err) {
-      // An expired or revoked token; a renewal either fixes it or rejects
-      // and signs the user out.
+      // An expired or revoked token; one renewal either fixes it or
+      // rejects and signs the user out. Naming the token that failed lets
+      // a renewal some other call or tab made meanwhile count.
       if (!(err instanceof ApiError) || err.status !== 401) throw err
-      return request(method, path, { ...opts, token: await auth.refresh() })
+      return request(method, path, { ...opts, token: await auth.refresh(token) })
     }
   }
 

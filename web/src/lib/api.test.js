@@ -3,18 +3,22 @@ import { createApi, query } from './api.js'
 import { ApiError } from './errors.js'
 import { fakeServer } from './testing.js'
 
+// fakeAuth hands out tokens in order, one per renewal, and answers a
+// renewal for a token already replaced with the current one.
 function fakeAuth(tokens) {
-  let current = tokens.shift()
-  return {
+  const auth = {
+    current: tokens.shift(),
     renewals: 0,
-    token: () => current,
-    async refresh() {
-      this.renewals++
-      current = tokens.shift()
-      if (!current) throw new ApiError(401, { detail: 'Token has been revoked.' })
-      return current
+    token: () => auth.current,
+    async refresh(stale) {
+      if (stale !== undefined && stale !== auth.current) return auth.current
+      auth.renewals++
+      auth.current = tokens.shift()
+      if (!auth.current) throw new ApiError(401, { detail: 'Token has been revoked.' })
+      return auth.current
     },
   }
+  return auth
 }
 
 describe('createApi', () => {
@@ -36,6 +40,20 @@ describe('createApi', () => {
     expect(await api.getChat('x')).toEqual({ uri: 'x' })
     expect(calls.map((c) => c.token)).toEqual(['t1', 't2'])
     expect(auth.renewals).toBe(1)
+  })
+
+  it('retries with a token renewed meanwhile, without renewing again', async () => {
+    const auth = fakeAuth(['t1'])
+    const { request, calls } = fakeServer({
+      'GET /api/chats/': (opts) => {
+        if (opts.token !== 't1') return { chats: [] }
+        auth.current = 't2'
+        return { status: 401, body: { detail: 'Signature has expired.' } }
+      },
+    })
+    expect(await createApi({ request, auth }).listChats()).toEqual([])
+    expect(calls.map((c) => c.token)).toEqual(['t1', 't2'])
+    expect(auth.renewals).toBe(0)
   })
 
   it('gives up when the renewal is refused', async () => {

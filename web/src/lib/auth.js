@@ -1,17 +1,27 @@
-// Signing up, in and out, and keeping an access token fresh.
+// Signing up, in and out, and keeping an access token fresh in every tab.
 //
-// The access token lives only in this module's memory. The refresh token
-// is an HttpOnly cookie scoped to the refresh path that scripts cannot
-// read, so after a reload the client asks the refresh endpoint for a new
-// access token and the browser supplies the cookie.
+// The access token lives only in memory. The refresh token is the
+// HttpOnly cookie parley_refresh, scoped by the server to the refresh
+// path: scripts never see it, and the browser sends it nowhere else.
+// After a reload the client asks the refresh endpoint for a new access
+// token and the browser supplies the cookie.
+//
+// Tabs share that cookie, and every refresh rotates it, so they take
+// turns: a refresh runs under a lock that one tab holds at a time (so the
+// cookie it sends is always the newest), and its result is handed to the
+// other tabs, which then skip their own renewal. The server's grace
+// window still covers browsers that lack the lock.
 import { ApiError } from './errors.js'
 import { backoffDelay } from './backoff.js'
-import { decodeClaims, refreshDelay, userFromClaims } from './jwt.js'
+import { decodeClaims, refreshDelay, refreshDue, userFromClaims } from './jwt.js'
+import { createTabs } from './tabs.js'
 
 // REFRESH_PATH is the server's refresh endpoint. A deployment that moves
 // it (PARLEY_AUTH_REFRESH_PATH) builds the client with
 // VITE_PARLEY_REFRESH_PATH set to the same path.
 export const REFRESH_PATH = '/auth/jwt/refresh/'
+
+const LOCK = 'refresh'
 
 // signedOut reports whether err means the server no longer accepts this
 // login, as opposed to a failure worth retrying.
@@ -21,9 +31,19 @@ export function signedOut(err) {
 
 // createAuth keeps the login state. onChange listeners get
 // { user, token } after every change; user is null when signed out.
-export function createAuth({ request, refreshPath = REFRESH_PATH, timers = globalThis }) {
+// tabs (from createTabs) connects it with the other tabs; now is the
+// local clock.
+export function createAuth({
+  request,
+  refreshPath = REFRESH_PATH,
+  timers = globalThis,
+  tabs = createTabs({ BroadcastChannel: null, locks: null }),
+  now = () => Date.now(),
+}) {
   let token = null
+  let claims = null
   let user = null
+  let receivedAt = 0
   let timer = null
   let failures = 0
   let inflight = null
@@ -38,15 +58,24 @@ export function createAuth({ request, refreshPath = REFRESH_PATH, timers = globa
     timer = timers.setTimeout(fn, delay)
   }
 
-  function accept(data) {
-    const claims = decodeClaims(data?.access ?? data?.token)
-    const who = userFromClaims(claims)
+  // accept takes an access token received at `at` (local time, possibly
+  // in another tab) and schedules its renewal from its own lifetime.
+  function accept(access, at = now()) {
+    const c = decodeClaims(access)
+    const who = userFromClaims(c)
     if (!who) throw new Error('The server sent an unreadable access token.')
-    token = data.access ?? data.token
+    token = access
+    claims = c
     user = who
+    receivedAt = at
     failures = 0
-    schedule(renewInBackground, refreshDelay(claims))
+    const current = token
+    schedule(() => renewInBackground(current), refreshDelay(c, at, now()))
     emit()
+  }
+
+  function share() {
+    tabs.post({ type: 'token', access: token, at: receivedAt })
   }
 
   function clear() {
@@ -54,22 +83,47 @@ export function createAuth({ request, refreshPath = REFRESH_PATH, timers = globa
     timer = null
     const changed = token !== null
     token = null
+    claims = null
     user = null
     if (changed) emit()
   }
 
+  // adopt takes a token another tab received. A token for another user
+  // means someone signed in there, and the shared cookie is now theirs.
+  function adopt(msg) {
+    const c = decodeClaims(msg.access)
+    const who = userFromClaims(c)
+    if (!who || !Number.isFinite(msg.at)) return
+    if (msg.access === token || (user && who.id === user.id && c.exp < claims.exp)) return
+    accept(msg.access, msg.at)
+  }
+
+  tabs.onMessage((msg) => {
+    if (msg?.type === 'token') adopt(msg)
+    else if (msg?.type === 'signout') clear()
+  })
+
   // A timed renewal that fails for a passing reason tries again soon; the
-  // current token may still have a minute left.
-  function renewInBackground() {
+  // current token has a fifth of its lifetime left.
+  function renewInBackground(stale) {
     timer = null
-    refresh().catch((err) => {
-      if (!signedOut(err)) schedule(renewInBackground, backoffDelay(failures++))
+    refresh(stale).catch((err) => {
+      if (!signedOut(err) && token) {
+        schedule(() => renewInBackground(token), backoffDelay(failures++))
+      }
     })
   }
 
-  async function renew() {
+  async function renew(stale, { waited }) {
+    // Another tab may have renewed while this one waited for the lock. It
+    // posts its token before letting go of the lock; one turn of the
+    // event loop lets that message arrive before the check.
+    if (waited) await new Promise((resolve) => timers.setTimeout(resolve, 0))
+    if (stale !== undefined && token !== null && token !== stale) return token
     try {
-      accept(await request('POST', refreshPath, { body: {} }))
+      const data = await request('POST', refreshPath, { body: {} })
+      accept(data?.access ?? data?.token)
+      share()
       return token
     } catch (err) {
       if (signedOut(err)) clear()
@@ -77,18 +131,32 @@ export function createAuth({ request, refreshPath = REFRESH_PATH, timers = globa
     }
   }
 
-  // refresh renews the access token and resolves to it. Calls made while
-  // one renewal is running share it: every renewal rotates the refresh
-  // token, and a second one racing the first would present a used token.
-  function refresh() {
-    inflight ??= renew().finally(() => {
+  // refresh renews the access token and resolves to it. stale, when
+  // given, is the token the caller found wanting: if the current one is
+  // already another, that one is the answer and no request is made.
+  // Calls made while one renewal is running share it.
+  function refresh(stale) {
+    if (stale !== undefined && token !== null && token !== stale) return Promise.resolve(token)
+    inflight ??= tabs.lock(LOCK, (how) => renew(stale, how)).finally(() => {
       inflight = null
     })
     return inflight
   }
 
+  // refreshIfDue renews now when the scheduled renewal is overdue, as
+  // happens after a laptop sleeps or a browser throttles a hidden tab's
+  // timers.
+  function refreshIfDue() {
+    if (token === null || now() < refreshDue(claims, receivedAt)) return
+    refresh(token).catch(() => {
+      // The scheduled renewal's retries handle failures.
+    })
+  }
+
   async function signIn({ username, password }) {
-    accept(await request('POST', '/auth/jwt/create/', { body: { username, password } }))
+    const data = await request('POST', '/auth/jwt/create/', { body: { username, password } })
+    accept(data?.access ?? data?.token)
+    share()
     return user
   }
 
@@ -112,20 +180,27 @@ export function createAuth({ request, refreshPath = REFRESH_PATH, timers = globa
     }
   }
 
-  // signOut revokes the login on the server, then forgets it here. The
-  // revoke endpoint never receives the cookie (it is scoped to the refresh
-  // path), so a last refresh hands over the current refresh token in its
-  // body. Local state is cleared even when the server cannot be reached.
-  async function signOut() {
+  // revoke ends the session on the server. The revoke endpoint never
+  // receives the cookie (it is scoped to the refresh path), so a last
+  // refresh hands over the current refresh token in its body. A login the
+  // server no longer accepts counts as revoked already.
+  async function revoke() {
     try {
       const data = await request('POST', refreshPath, { body: {} })
-      await request('POST', '/auth/jwt/revoke/', { body: { refresh: data.refresh } })
-    } catch {
-      // Nothing more can be done from here: the refresh token then
-      // lapses on its own, and the access token with it within minutes.
-    } finally {
-      clear()
+      await request('POST', '/auth/jwt/revoke/', { body: { refresh: data?.refresh } })
+    } catch (err) {
+      if (!signedOut(err)) throw err
     }
+  }
+
+  // signOut revokes the login, then forgets it here and in the other
+  // tabs. When the server cannot be reached it rejects and keeps the
+  // login: forgetting it only here would leave a cookie that brings it
+  // back on the next visit.
+  async function signOut() {
+    await tabs.lock(LOCK, revoke)
+    tabs.post({ type: 'signout' })
+    clear()
   }
 
   return {
@@ -136,6 +211,7 @@ export function createAuth({ request, refreshPath = REFRESH_PATH, timers = globa
       return () => listeners.delete(fn)
     },
     refresh,
+    refreshIfDue,
     restore,
     signIn,
     signUp,

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { REFRESH_PATH, createAuth } from './auth.js'
 import { NetworkError } from './errors.js'
-import { fakeServer, tokenFor } from './testing.js'
+import { createTabs } from './tabs.js'
+import { fakeAuthServer, fakeBrowser, fakeServer, tokenFor } from './testing.js'
 
 const NOW = Date.UTC(2026, 0, 1)
 const granted = (n = 1) => ({ access: tokenFor(7, 'ann', NOW), token: 'same', refresh: `r${n}` })
@@ -169,14 +170,112 @@ describe('signOut', () => {
     expect(calls).toHaveLength(3)
   })
 
-  it('forgets the login even when the server cannot be reached', async () => {
+  it('counts a login the server already refuses as signed out', async () => {
+    const { request } = fakeServer({
+      'POST /auth/jwt/create/': () => granted(),
+      [`POST ${REFRESH_PATH}`]: () => revoked,
+    })
+    const auth = createAuth({ request })
+    await auth.signIn({ username: 'ann', password: 'pw' })
+    await auth.signOut()
+    expect(auth.user()).toBeNull()
+  })
+
+  it('keeps the login when the server cannot be reached', async () => {
     const { request } = fakeServer({
       'POST /auth/jwt/create/': () => granted(),
       [`POST ${REFRESH_PATH}`]: () => new NetworkError(),
     })
     const auth = createAuth({ request })
     await auth.signIn({ username: 'ann', password: 'pw' })
-    await auth.signOut()
-    expect(auth.user()).toBeNull()
+    await expect(auth.signOut()).rejects.toBeInstanceOf(NetworkError)
+    expect(auth.user()?.id).toBe(7)
+  })
+})
+
+// settled waits for p while fake time runs, since fakeAuthServer answers
+// only after its latency has passed.
+async function settled(p) {
+  let done = false
+  p.then(
+    () => (done = true),
+    () => (done = true),
+  )
+  while (!done) await vi.advanceTimersByTimeAsync(5)
+  return p
+}
+
+describe('several tabs', () => {
+  // tabsOf opens n tabs of one browser against one auth server.
+  async function tabsOf(n, { locks = true, latency = 20 } = {}) {
+    const browser = fakeBrowser()
+    const { request, server } = fakeAuthServer({ ttl: 10, latency })
+    const tabs = []
+    for (let i = 0; i < n; i++) {
+      const t = createTabs({
+        BroadcastChannel: browser.BroadcastChannel,
+        locks: locks ? browser.locks : null,
+      })
+      tabs.push(createAuth({ request, tabs: t }))
+    }
+    await settled(tabs[0].signIn({ username: 'ann', password: 'pw' }))
+    await vi.advanceTimersByTimeAsync(1)
+    return { tabs, server }
+  }
+
+  it('hands a sign-in to the other tabs', async () => {
+    const { tabs } = await tabsOf(2)
+    expect(tabs[1].user()).toEqual({ id: 7, username: 'ann' })
+    expect(tabs[1].token()).toBe(tabs[0].token())
+  })
+
+  it('renews about once per lifetime for all tabs, and nobody is signed out', async () => {
+    const { tabs, server } = await tabsOf(3)
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(server.revocations).toBe(0)
+    for (const t of tabs) expect(t.user()?.id).toBe(7)
+    // 60 s of 10 s tokens renewed at 8 s: 7 renewals, not 3 x 7.
+    expect(server.refreshes).toBeGreaterThanOrEqual(7)
+    expect(server.refreshes).toBeLessThanOrEqual(9)
+    expect(new Set(tabs.map((t) => t.token())).size).toBe(1)
+  })
+
+  it('never signs a tab out when all of them hit a 401 at once', async () => {
+    const { tabs, server } = await tabsOf(3, { latency: 200 })
+    const stale = tabs[0].token()
+    const renewed = await settled(Promise.all(tabs.map((t) => t.refresh(stale))))
+    expect(server.refreshes).toBe(1)
+    expect(new Set(renewed).size).toBe(1)
+    expect(renewed[0]).not.toBe(stale)
+    expect(server.revocations).toBe(0)
+  })
+
+  it('relies on the grace window where there are no locks', async () => {
+    const { tabs, server } = await tabsOf(2, { locks: false, latency: 200 })
+    await settled(Promise.all(tabs.map((t) => t.refresh())))
+    await vi.advanceTimersByTimeAsync(30_000)
+    expect(server.revocations).toBe(0)
+    for (const t of tabs) expect(t.user()?.id).toBe(7)
+  })
+
+  it('signs every tab out together', async () => {
+    const { tabs } = await tabsOf(2)
+    await settled(tabs[1].signOut())
+    await vi.advanceTimersByTimeAsync(1)
+    expect(tabs.map((t) => t.user())).toEqual([null, null])
+  })
+})
+
+describe('refreshIfDue', () => {
+  it('renews at once when the timer was held back past the due time', async () => {
+    const { request, server } = fakeAuthServer({ ttl: 10 })
+    const auth = createAuth({ request, timers: { setTimeout: () => 1, clearTimeout() {} } })
+    await settled(auth.signIn({ username: 'ann', password: 'pw' }))
+    auth.refreshIfDue()
+    expect(server.refreshes).toBe(0)
+    vi.setSystemTime(Date.now() + 8_000)
+    auth.refreshIfDue()
+    await vi.advanceTimersByTimeAsync(50)
+    expect(server.refreshes).toBe(1)
   })
 })

@@ -29,27 +29,34 @@ export function userFromClaims(claims) {
   return { id: Number(claims.sub), username: claims.username }
 }
 
+// REFRESH_AT is the share of a token's lifetime after which it is
+// renewed: late enough not to renew needlessly, early enough to leave a
+// fifth of the lifetime for a slow network and a retry or two.
+export const REFRESH_AT = 0.8
 // MIN_REFRESH_DELAY keeps a token with a tiny lifetime from turning
 // renewal into a busy loop.
 export const MIN_REFRESH_DELAY = 1000
-// MAX_REFRESH_LEAD is the most time before expiry that renewal starts.
-export const MAX_REFRESH_LEAD = 60_000
 // setTimeout fires at once for delays past 2^31-1 ms, so longer waits
 // are cut to that; renewal then merely happens early.
 const MAX_TIMER = 2 ** 31 - 1
 
-// refreshDelay is how many milliseconds after receiving a token to renew
-// it. The lifetime is taken as exp - iat, both set by the server's clock,
-// so a client clock that is minutes off neither renews constantly nor lets
-// the token lapse. Renewal starts a fifth of the lifetime before the end
-// (at most a minute early), leaving room for a slow network and a retry.
-// Without iat it falls back to exp against the local clock, `now`.
-export function refreshDelay(claims, now = Date.now()) {
+// refreshDue is when, in local milliseconds since the epoch, a token that
+// this browser received at receivedAt should be renewed. The lifetime is
+// taken as exp - iat, both set by the server's clock, so a client clock
+// that is minutes off neither renews constantly nor lets the token lapse;
+// receivedAt is on the local clock, which every tab of a browser shares.
+// Without iat it falls back to exp against the local clock.
+export function refreshDue(claims, receivedAt) {
   const exp = claims?.exp
   const iat = claims?.iat
-  if (!Number.isFinite(exp)) return MIN_REFRESH_DELAY
-  const remaining = Number.isFinite(iat) && exp > iat ? (exp - iat) * 1000 : exp * 1000 - now
-  const lead = Math.min(MAX_REFRESH_LEAD, Math.max(0, remaining) / 5)
-  const delay = remaining - lead
-  return Math.min(MAX_TIMER, Math.max(MIN_REFRESH_DELAY, Math.round(delay)))
+  if (!Number.isFinite(exp)) return receivedAt
+  if (Number.isFinite(iat) && exp > iat) return receivedAt + (exp - iat) * 1000 * REFRESH_AT
+  return receivedAt + Math.max(0, exp * 1000 - receivedAt) * REFRESH_AT
+}
+
+// refreshDelay is how many milliseconds from now to wait before renewing
+// a token received at receivedAt (by default now).
+export function refreshDelay(claims, receivedAt = Date.now(), now = receivedAt) {
+  const delay = Math.round(refreshDue(claims, receivedAt) - now)
+  return Math.min(MAX_TIMER, Math.max(MIN_REFRESH_DELAY, delay))
 }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import {
-  MAX_REFRESH_LEAD,
   MIN_REFRESH_DELAY,
   decodeClaims,
   refreshDelay,
+  refreshDue,
   userFromClaims,
 } from './jwt.js'
 import { fakeToken } from './testing.js'
@@ -37,9 +37,9 @@ describe('refreshDelay', () => {
   const iat = now / 1000
 
   it.each([
-    ['a five minute token, a minute early', 300, 240_000],
-    ['a half minute token, a fifth early', 30, 24_000],
-    ['an hour token, still a minute early', 3600, 3600_000 - MAX_REFRESH_LEAD],
+    ['a five minute token at four minutes', 300, 240_000],
+    ['a ten second token at eight seconds', 10, 8_000],
+    ['an hour token at 48 minutes', 3600, 2880_000],
     ['a tiny token, not in a busy loop', 0.5, MIN_REFRESH_DELAY],
   ])('renews %s', (_, lifetime, want) => {
     expect(refreshDelay({ iat, exp: iat + lifetime }, now)).toBe(want)
@@ -49,6 +49,13 @@ describe('refreshDelay', () => {
     const claims = { iat, exp: iat + 300 }
     const hourFast = now + 3600_000
     expect(refreshDelay(claims, hourFast)).toBe(240_000)
+  })
+
+  it('counts from when the token arrived, for a token another tab received', () => {
+    const claims = { iat, exp: iat + 10 }
+    expect(refreshDelay(claims, now, now + 3_000)).toBe(5_000)
+    expect(refreshDue(claims, now)).toBe(now + 8_000)
+    expect(refreshDelay(claims, now, now + 9_000)).toBe(MIN_REFRESH_DELAY)
   })
 
   it('falls back to the local clock without iat', () => {

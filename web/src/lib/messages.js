@@ -40,6 +40,36 @@ export function mergeMessages(list, incoming) {
   return [...byId.values()].sort((a, b) => a.id - b.id)
 }
 
+// freshMessages returns the messages of incoming that list does not hold
+// yet, each id once, in ascending order: what a delivery adds to what the
+// reader has already been shown. list must be ascending by id.
+export function freshMessages(list, incoming) {
+  const seen = new Set()
+  const fresh = []
+  for (const m of incoming) {
+    if (!isMessage(m) || seen.has(m.id) || holds(list, m.id)) continue
+    seen.add(m.id)
+    fresh.push(m)
+  }
+  return fresh.sort((a, b) => a.id - b.id)
+}
+
+// holds reports whether the ascending list has a message with id. Live
+// messages are nearly always newer than the whole list, which settles it
+// at once; otherwise a binary search.
+function holds(list, id) {
+  if (list.length === 0 || id > list[list.length - 1].id || id < list[0].id) return false
+  let lo = 0
+  let hi = list.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1
+    if (list[mid].id === id) return true
+    if (list[mid].id < id) lo = mid + 1
+    else hi = mid - 1
+  }
+  return false
+}
+
 function isAscending(msgs) {
   for (let i = 1; i < msgs.length; i++) {
     if (msgs[i].id <= msgs[i - 1].id) return false

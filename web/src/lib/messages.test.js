@@ -1,9 +1,34 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_MESSAGE, mergeMessages, messageProblem, newestId, oldestId } from './messages.js'
+import {
+  MAX_MESSAGE,
+  freshMessages,
+  mergeMessages,
+  messageProblem,
+  newestId,
+  oldestId,
+} from './messages.js'
 
 const user = { id: 1, username: 'a' }
 const msg = (id, text = `m${id}`) => ({ id, chat: 'c', user, message: text })
 const ids = (list) => list.map((m) => m.id)
+
+describe('freshMessages', () => {
+  it.each([
+    ['live after history', [1, 2, 3], [4, 5], [4, 5]],
+    ['a replay that overlaps what is shown', [1, 2, 3], [2, 3, 4], [4]],
+    ['a gap filled in the middle', [1, 5, 9], [5, 7, 3], [3, 7]],
+    ['the same id twice in one delivery', [1], [2, 2], [2]],
+    ['a delivery of nothing new', [1, 2], [1, 2], []],
+    ['messages into an empty chat', [], [3, 1], [1, 3]],
+  ])('finds %s', (_, have, add, want) => {
+    const fresh = freshMessages(have.map((i) => msg(i)), add.map((i) => msg(i)))
+    expect(ids(fresh)).toEqual(want)
+  })
+
+  it('skips what is not a message', () => {
+    expect(freshMessages([], [{ id: 1 }, null, msg(2)]).map((m) => m.id)).toEqual([2])
+  })
+})
 
 describe('mergeMessages', () => {
   it.each([

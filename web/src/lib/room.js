@@ -3,12 +3,15 @@
 // duplicates, and messages on their way out.
 import { ApiError, errorText } from './errors.js'
 import { isMember } from './chats.js'
-import { mergeMessages, messageProblem, newestId, oldestId } from './messages.js'
+import { freshMessages, mergeMessages, messageProblem, newestId, oldestId } from './messages.js'
 
 export const NOT_FOUND = 'This chat does not exist. Check the link you were given.'
+export const CANNOT_JOIN = 'You may not join this chat.'
 
 // createRoom fills `state` (any object; the view passes a reactive one):
-//   phase     'loading', 'ready' or 'failed'
+//   phase     'loading' until members, history and the live subscription
+//             are all there (or the connection failed, which the view
+//             shows beside the history); then 'ready', or 'failed'
 //   error     why the chat could not be opened
 //   notice    the latest problem reported by the live connection
 //   members   users, owner first
@@ -16,8 +19,17 @@ export const NOT_FOUND = 'This chat does not exist. Check the link you were give
 //   hasMore   older history exists
 //   pending   [{ client_id, message, error }] sent but not yet seen back
 // me is the signed-in user; defer runs a function soon (batching live
-// messages that arrive together into one update).
-export function createRoom({ uri, api, socket, me, state = {}, defer = queueMicrotask }) {
+// messages that arrive together into one update); onFresh gets the
+// messages each live delivery adds, never history.
+export function createRoom({
+  uri,
+  api,
+  socket,
+  me,
+  state = {},
+  defer = queueMicrotask,
+  onFresh = () => {},
+}) {
   Object.assign(state, {
     phase: 'loading',
     error: '',
@@ -30,6 +42,7 @@ export function createRoom({ uri, api, socket, me, state = {}, defer = queueMicr
   })
   let closed = false
   let unsubscribe = null
+  let stopStatus = null
   let inbox = []
   let membersLoading = null
 
@@ -48,22 +61,46 @@ export function createRoom({ uri, api, socket, me, state = {}, defer = queueMicr
     try {
       state.members = (await enter()) ?? []
       const page = await api.history(uri)
+      if (closed) return
       state.messages = mergeMessages(state.messages, page?.messages ?? [])
       state.hasMore = Boolean(page?.has_more)
-      if (closed) return
-      // The newest id shown is the `since` of every (re)subscribe, so the
-      // server fills any gap between this page and the live stream.
-      unsubscribe = socket.subscribe(uri, {
-        since: () => newestId(state.messages),
-        onMessage: receive,
-        onAck: acked,
-        onError: failed,
-      })
-      state.phase = 'ready'
+      follow()
     } catch (err) {
-      state.phase = 'failed'
-      state.error = err instanceof ApiError && err.status === 404 ? NOT_FOUND : errorText(err)
+      fail(problem(err))
     }
+  }
+
+  function problem(err) {
+    if (!(err instanceof ApiError)) return errorText(err)
+    if (err.status === 404) return NOT_FOUND
+    if (err.status === 403) return CANNOT_JOIN
+    return errorText(err)
+  }
+
+  function fail(why) {
+    state.phase = 'failed'
+    state.error = why
+  }
+
+  // follow subscribes from the newest id shown, so the server fills any
+  // gap between the history page and the live stream, and the same at
+  // every resubscribe after a reconnect.
+  function follow() {
+    unsubscribe = socket.subscribe(uri, {
+      since: () => newestId(state.messages),
+      onMessage: receive,
+      onAck: acked,
+      onError: failed,
+      onSubscribed: live,
+    })
+    // A connection that fails before the subscription answers still
+    // leaves the history to show, with the view's offline notice.
+    stopStatus = socket.onStatus?.((status) => status === 'offline' && live())
+    if (socket.status?.() === 'offline') live()
+  }
+
+  function live() {
+    if (!closed && state.phase === 'loading') state.phase = 'ready'
   }
 
   function receive(msg) {
@@ -75,10 +112,13 @@ export function createRoom({ uri, api, socket, me, state = {}, defer = queueMicr
     const batch = inbox
     inbox = []
     if (closed) return
-    state.messages = mergeMessages(state.messages, batch)
-    const seen = new Set(batch.filter((m) => m.user?.id === me.id).map((m) => m.client_id))
-    if (seen.size) state.pending = state.pending.filter((p) => !seen.has(p.client_id))
-    if (batch.some((m) => !isMember(state.members, m.user))) reloadMembers()
+    const fresh = freshMessages(state.messages, batch)
+    if (fresh.length === 0) return
+    state.messages = mergeMessages(state.messages, fresh)
+    const mine = new Set(fresh.filter((m) => m.user?.id === me.id).map((m) => m.client_id))
+    if (mine.size) state.pending = state.pending.filter((p) => !mine.has(p.client_id))
+    if (fresh.some((m) => !isMember(state.members, m.user))) reloadMembers()
+    onFresh(fresh)
   }
 
   // Someone joined since the members were read; there is no join event
@@ -103,10 +143,19 @@ export function createRoom({ uri, api, socket, me, state = {}, defer = queueMicr
     }
   }
 
+  // failed takes an error frame about one of this chat's sends or about
+  // the chat itself; refused while loading, the chat cannot be opened.
   function failed(frame) {
     const p = state.pending.find((x) => x.client_id === frame.ref)
-    if (p) p.error = frame.detail || 'The message was not sent.'
-    else state.notice = frame.detail || 'The live connection reported a problem.'
+    if (p) {
+      p.error = frame.detail || 'The message was not sent.'
+    } else if (state.phase === 'loading' && frame.code === 'not_found') {
+      fail(NOT_FOUND)
+    } else if (state.phase === 'loading' && frame.code === 'forbidden') {
+      fail(CANNOT_JOIN)
+    } else {
+      state.notice = frame.detail || 'The live connection reported a problem.'
+    }
   }
 
   // send returns '' once the message is on its way, or why it cannot go.
@@ -148,6 +197,7 @@ export function createRoom({ uri, api, socket, me, state = {}, defer = queueMicr
   function close() {
     closed = true
     unsubscribe?.()
+    stopStatus?.()
   }
 
   return { state, open, send, dismiss, retry, loadOlder, close }

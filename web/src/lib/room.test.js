@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { NOT_FOUND, createRoom } from './room.js'
+import { CANNOT_JOIN, NOT_FOUND, createRoom } from './room.js'
 import { ApiError } from './errors.js'
 
 const FORBIDDEN = 'You do not have permission to perform this action.'
@@ -16,7 +16,13 @@ const msg = (id, user = bob, extra = {}) => ({
 
 // fakeApi answers like the archiver for one chat; `member` says whether
 // the visitor already belongs to it.
-function fakeApi({ member = true, members = [ann], pages = {}, missing = false } = {}) {
+function fakeApi({
+  member = true,
+  members = [ann],
+  pages = {},
+  missing = false,
+  closed = false,
+} = {}) {
   const calls = []
   return {
     calls,
@@ -29,6 +35,7 @@ function fakeApi({ member = true, members = [ann], pages = {}, missing = false }
     },
     async joinChat(uri) {
       calls.push(['joinChat', uri])
+      if (closed) throw new ApiError(403, { detail: FORBIDDEN })
       member = true
       this.members = [...this.members, ann]
       return { status: 'SUCCESS', members: this.members }
@@ -44,6 +51,17 @@ function fakeSocket() {
   const s = {
     subs: new Map(),
     sent: [],
+    statusFns: new Set(),
+    state: 'connecting',
+    status: () => s.state,
+    onStatus(fn) {
+      s.statusFns.add(fn)
+      return () => s.statusFns.delete(fn)
+    },
+    setStatus(next) {
+      s.state = next
+      for (const fn of s.statusFns) fn(next)
+    },
     subscribe(chat, h) {
       s.subs.set(chat, h)
       return () => s.subs.delete(chat)
@@ -62,10 +80,21 @@ function fakeSocket() {
 
 const now = (fn) => fn()
 
-async function opened(apiOpts, uri = 'c1') {
+// opened opens a room and has the server confirm its subscription.
+async function opened(apiOpts, { uri = 'c1', onFresh } = {}) {
   const api = fakeApi(apiOpts)
   const socket = fakeSocket()
-  const room = createRoom({ uri, api, socket, me: ann, defer: now })
+  const room = createRoom({ uri, api, socket, me: ann, defer: now, onFresh })
+  await room.open()
+  socket.subs.get(uri)?.onSubscribed?.(0)
+  return { api, socket, room, s: room.state }
+}
+
+// loading opens a room whose subscription the server has not answered.
+async function loading(apiOpts) {
+  const api = fakeApi(apiOpts)
+  const socket = fakeSocket()
+  const room = createRoom({ uri: 'c1', api, socket, me: ann, defer: now })
   await room.open()
   return { api, socket, room, s: room.state }
 }
@@ -98,6 +127,36 @@ describe('opening', () => {
     expect(socket.subs.size).toBe(0)
   })
 
+  it('stays loading until the live subscription is there', async () => {
+    const { socket, s } = await loading({ pages: { latest: { messages: [msg(1)] } } })
+    expect(s.phase).toBe('loading')
+    expect(s.messages).toHaveLength(1)
+    socket.subs.get('c1').onSubscribed(1)
+    expect(s.phase).toBe('ready')
+  })
+
+  it('shows the history when the connection fails before that', async () => {
+    const { socket, s } = await loading()
+    socket.setStatus('offline')
+    expect(s.phase).toBe('ready')
+  })
+
+  it('explains a chat that may not be joined', async () => {
+    const { s } = await opened({ member: false, closed: true })
+    expect(s.phase).toBe('failed')
+    expect(s.error).toBe(CANNOT_JOIN)
+  })
+
+  it.each([
+    ['forbidden', CANNOT_JOIN],
+    ['not_found', NOT_FOUND],
+  ])('fails when the subscription is refused as %s', async (code, why) => {
+    const { socket, s } = await loading()
+    socket.subs.get('c1').onError({ type: 'error', code, detail: 'x', ref: 'c1' })
+    expect(s.phase).toBe('failed')
+    expect(s.error).toBe(why)
+  })
+
   it('does not subscribe when closed while loading', async () => {
     const api = fakeApi()
     const socket = fakeSocket()
@@ -120,12 +179,25 @@ describe('live messages', () => {
     expect(socket.subs.get('c1').since()).toBe(4)
   })
 
+  it('reports each new live message once, and never history', async () => {
+    const fresh = []
+    const { socket } = await opened(
+      { members: [ann, bob], pages: { latest: { messages: [msg(1), msg(2)] } } },
+      { onFresh: (list) => fresh.push(list.map((m) => m.id)) },
+    )
+    socket.deliver('c1', msg(2), msg(3))
+    socket.deliver('c1', msg(3))
+    socket.deliver('c1', msg(4), msg(5))
+    expect(fresh).toEqual([[3], [4], [5]])
+  })
+
   it('batches messages that arrive together', async () => {
     const api = fakeApi({ members: [ann, bob] })
     const socket = fakeSocket()
     const queued = []
     const room = createRoom({ uri: 'c1', api, socket, me: ann, defer: (fn) => queued.push(fn) })
     await room.open()
+    socket.subs.get('c1').onSubscribed(0)
     socket.deliver('c1', msg(1), msg(2))
     expect(room.state.messages).toEqual([])
     expect(queued).toHaveLength(1)

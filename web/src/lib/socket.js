@@ -5,6 +5,7 @@
 import { backoffDelay } from './backoff.js'
 import { encodeFrame, splitFrame } from './frames.js'
 import { isMessage } from './messages.js'
+import { randomId } from './tabs.js'
 
 // socketURL is the /ws address on the page's own host.
 export function socketURL(loc) {
@@ -15,11 +16,17 @@ const OPEN = 1
 // A server restart (1012) asks clients to come back elsewhere at once;
 // waiting a little still spreads the herd.
 const RESTART_DELAY = 250
+// Refusals that say "not now" rather than "never": the message is sent
+// again, with the same client_id, after a pause.
+const TRANSIENT = new Set(['rate_limited', 'unavailable'])
 
-// createChatSocket connects lazily, on the first subscribe.
-//   getToken()   the current access token, or null
-//   renewToken() resolves to a fresh access token; used after the server
-//                closed with 4001 (token expired or revoked)
+// createChatSocket makes the connection; start() or the first subscribe
+// or send opens it.
+//   getToken()        the current access token, or null
+//   renewToken(stale) resolves to a fresh access token; used after the
+//                     server closed with 4001 (token expired or revoked)
+// status() is 'idle' before the start, 'connecting', 'open' (ready for
+// frames), 'offline' (dropped, waiting to try again) or 'closed'.
 export function createChatSocket({
   url,
   WebSocket = globalThis.WebSocket,
@@ -27,16 +34,18 @@ export function createChatSocket({
   renewToken,
   timers = globalThis,
   random = Math.random,
-  newId = () => crypto.randomUUID(),
+  newId = randomId,
 }) {
   const chats = new Map() // uri -> handlers
   const pending = new Map() // client_id -> { chat, message }
   const statusListeners = new Set()
   let ws = null
-  let ready = false
+  let admitted = false
   let sentToken = null
   let attempt = 0
   let timer = null
+  let resendTimer = null
+  let resendAttempt = 0
   let stopped = false
   let mustRenew = false
   let status = 'idle'
@@ -79,40 +88,56 @@ export function createChatSocket({
 
   function dropped(code) {
     ws = null
-    ready = false
+    admitted = false
     if (stopped) return
-    setStatus('connecting')
+    setStatus('offline')
     if (code === 4001) mustRenew = true
     reconnectLater(code === 1012 ? RESTART_DELAY : backoffDelay(attempt++, random))
   }
 
   function reconnectLater(delay) {
-    timer = timers.setTimeout(async () => {
-      if (mustRenew) {
-        try {
-          await renewToken()
-          mustRenew = false
-        } catch {
-          // Signed out, or the server is unreachable: the owner closes
-          // this socket on sign-out; otherwise keep trying.
-          timer = null
-          if (!stopped) reconnectLater(backoffDelay(attempt++, random))
-          return
-        }
-      }
-      timer = null
-      connect()
-    }, delay)
+    timer = timers.setTimeout(reconnect, delay)
   }
 
-  function onReady() {
-    ready = true
+  async function reconnect() {
+    if (mustRenew) {
+      try {
+        await renewToken(sentToken ?? undefined)
+        mustRenew = false
+      } catch {
+        // Signed out, or the server is unreachable: the owner closes
+        // this socket on sign-out; otherwise keep trying.
+        timer = null
+        if (!stopped) reconnectLater(backoffDelay(attempt++, random))
+        return
+      }
+    }
+    timer = null
+    connect()
+  }
+
+  // admit runs on the first ready of a connection. The server answers
+  // every later auth frame with ready too; those only extend it.
+  function admit() {
+    admitted = true
     attempt = 0
     setStatus('open')
     // The token may have been renewed while this one was being checked.
     if (getToken() && getToken() !== sentToken) authenticate()
     for (const [chat, h] of chats) subscribeFrame(chat, h)
+    resend()
+  }
+
+  function resend() {
     for (const [clientId, p] of pending) write(sendFrame(clientId, p))
+  }
+
+  function resendLater() {
+    if (resendTimer !== null) return
+    resendTimer = timers.setTimeout(() => {
+      resendTimer = null
+      if (admitted) resend()
+    }, backoffDelay(resendAttempt++, random))
   }
 
   function subscribeFrame(chat, h) {
@@ -129,7 +154,7 @@ export function createChatSocket({
   function handle(frame) {
     switch (frame.type) {
       case 'ready':
-        return onReady()
+        return admitted || admit()
       case 'subscribed':
         return chats.get(frame.chat)?.onSubscribed?.(frame.last_id)
       case 'message':
@@ -155,12 +180,16 @@ export function createChatSocket({
     const p = pending.get(frame.client_id)
     if (!p) return
     pending.delete(frame.client_id)
+    resendAttempt = 0
     chats.get(p.chat)?.onAck?.(frame.client_id, frame.id)
   }
 
-  // An error's ref names the client_id or chat it concerns.
+  // An error's ref names the client_id or chat it concerns. A send
+  // refused for now stays pending and goes again; one refused for good
+  // is forgotten and reported.
   function onError(frame) {
     const p = pending.get(frame.ref)
+    if (p && TRANSIENT.has(frame.code)) return resendLater()
     if (p) {
       pending.delete(frame.ref)
       return chats.get(p.chat)?.onError?.(frame)
@@ -175,17 +204,33 @@ export function createChatSocket({
       return () => statusListeners.delete(fn)
     },
 
+    // start connects now, before any chat needs it, so that opening a
+    // chat does not wait for a handshake.
+    start() {
+      connect()
+    },
+
+    // wake tries again at once when the connection is waiting to, as
+    // when the browser says it is back online.
+    wake() {
+      if (stopped || ws || timer === null) return
+      timers.clearTimeout(timer)
+      timer = null
+      attempt = 0
+      reconnect()
+    },
+
     // subscribe follows chat with handlers { since, onMessage, onAck,
     // onError, onSubscribed }; since() is asked at every (re)subscribe
     // for the newest id shown. It returns the function that stops it.
     subscribe(chat, handlers) {
       chats.set(chat, handlers)
-      if (ready) subscribeFrame(chat, handlers)
+      if (admitted) subscribeFrame(chat, handlers)
       else connect()
       return () => {
         if (chats.get(chat) !== handlers) return
         chats.delete(chat)
-        if (ready) write({ type: 'unsubscribe', chat })
+        if (admitted) write({ type: 'unsubscribe', chat })
       }
     },
 
@@ -195,7 +240,7 @@ export function createChatSocket({
     send(chat, message) {
       const clientId = newId()
       pending.set(clientId, { chat, message })
-      if (ready) write(sendFrame(clientId, { chat, message }))
+      if (admitted) write(sendFrame(clientId, { chat, message }))
       else connect()
       return clientId
     },
@@ -203,16 +248,17 @@ export function createChatSocket({
     // tokenChanged passes a renewed access token to the open connection,
     // which the server would otherwise close when the old one expires.
     tokenChanged() {
-      if (ready && getToken() && getToken() !== sentToken) authenticate()
+      if (admitted && getToken() && getToken() !== sentToken) authenticate()
     },
 
     close() {
       stopped = true
-      if (timer !== null) timers.clearTimeout(timer)
+      for (const t of [timer, resendTimer]) if (t !== null) timers.clearTimeout(t)
       timer = null
+      resendTimer = null
       const sock = ws
       ws = null
-      ready = false
+      admitted = false
       chats.clear()
       pending.clear()
       sock?.close(1000)

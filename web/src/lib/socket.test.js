@@ -132,7 +132,7 @@ describe('reconnecting', () => {
     const h = handlers(10)
     env.socket.subscribe('c1', h)
     connected().drop(1006)
-    expect(env.socket.status()).toBe('connecting')
+    expect(env.socket.status()).toBe('offline')
     h.newest = 12
 
     await vi.advanceTimersByTimeAsync(499)
@@ -184,6 +184,26 @@ describe('reconnecting', () => {
     expect(env.made).toHaveLength(2)
   })
 
+  it('tries again at once when woken', async () => {
+    env.socket.subscribe('c1', handlers())
+    connected().drop(1006)
+    await vi.advanceTimersByTimeAsync(500)
+    env.made[1].drop(1006)
+    expect(env.made).toHaveLength(2)
+    env.socket.wake()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(env.made).toHaveLength(3)
+    expect(env.socket.status()).toBe('connecting')
+  })
+
+  it('connects on start, before any chat asks', () => {
+    expect(env.socket.status()).toBe('idle')
+    env.socket.start()
+    expect(env.made).toHaveLength(1)
+    env.socket.subscribe('c1', handlers())
+    expect(env.made).toHaveLength(1)
+  })
+
   it('stays closed after close', async () => {
     env.socket.subscribe('c1', handlers())
     const ws = connected()
@@ -222,12 +242,27 @@ describe('sending', () => {
     expect(sends).toEqual([{ type: 'send', chat: 'c1', message: 'lost', client_id: 'id3' }])
   })
 
+  it('sends again, with the same client_id, what was refused for now', async () => {
+    env.socket.subscribe('c1', handlers())
+    const ws = connected()
+    env.socket.send('c1', 'too fast')
+    ws.deliver({ type: 'error', code: 'rate_limited', detail: 'Slow down.', ref: 'id1' })
+    ws.deliver({ type: 'error', code: 'unavailable', detail: 'Later.', ref: 'id1' })
+    await vi.advanceTimersByTimeAsync(499)
+    expect(ws.sent.filter((f) => f.type === 'send')).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(1)
+    const sends = ws.sent.filter((f) => f.type === 'send')
+    expect(sends).toHaveLength(2)
+    expect(sends[1]).toEqual(sends[0])
+    expect(sends[1].client_id).toBe('id1')
+  })
+
   it('reports a refused send to its chat and forgets it', async () => {
     const h = handlers()
     env.socket.subscribe('c1', h)
     const ws = connected()
-    env.socket.send('c1', 'too fast')
-    const refusal = { type: 'error', code: 'rate_limited', detail: 'Slow down.', ref: 'id1' }
+    env.socket.send('c1', 'not allowed')
+    const refusal = { type: 'error', code: 'invalid', detail: 'Too long.', ref: 'id1' }
     ws.deliver(refusal)
     expect(h.errors).toEqual([refusal])
     ws.drop(1006)
@@ -252,6 +287,17 @@ describe('tokenChanged', () => {
     env.setToken('t2')
     env.socket.tokenChanged()
     expect(ws.sent.at(-1)).toEqual({ type: 'auth', token: 't2' })
+  })
+
+  it('takes the ready that answers a later auth frame as no new connection', () => {
+    env.socket.subscribe('c1', handlers(3))
+    const ws = connected()
+    env.socket.send('c1', 'in flight')
+    const before = ws.sent.length
+    env.setToken('t2')
+    env.socket.tokenChanged()
+    ws.deliver({ type: 'ready', user: { id: 1, username: 'ann' }, expires_at: 'y' })
+    expect(ws.sent.slice(before)).toEqual([{ type: 'auth', token: 't2' }])
   })
 
   it('sends a token renewed during the handshake once ready', () => {
