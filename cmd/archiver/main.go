@@ -20,6 +20,7 @@ import (
 	"github.com/parley-chat/parley/pkg/connect"
 	"github.com/parley-chat/parley/pkg/envflag"
 	"github.com/parley-chat/parley/pkg/logging"
+	"github.com/parley-chat/parley/pkg/metrics"
 	"github.com/parley-chat/parley/pkg/rest"
 	"github.com/parley-chat/parley/pkg/revocation"
 	"github.com/parley-chat/parley/pkg/service"
@@ -47,6 +48,11 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&redisURL, "redis-url", "", "Redis with the revocation denylists; when set, revoked sessions are refused at once")
 	fs.StringVar(&cors, "cors-origins", "", "origins allowed to call /api/ cross-origin, comma-separated")
 	fs.IntVar(&cfg.Stream.Replicas, "stream-replicas", 1, "JetStream replicas of the message stream (3 in a NATS cluster)")
+	fs.DurationVar(&cfg.Stream.MaxAge, "stream-max-age", 7*24*time.Hour, "how long the stream keeps messages; older replays come from the database")
+	fs.Int64Var(&cfg.Stream.MaxBytes, "stream-max-bytes", 10<<30, "most bytes the stream keeps, oldest dropped first")
+	fs.DurationVar(&cfg.Stream.Duplicates, "stream-dedupe-window", 2*time.Minute, "how long the stream itself drops a repeated client_id")
+	fs.DurationVar(&cfg.AckWait, "ack-wait", 30*time.Second, "how long a delivered message may stay unacknowledged before another replica gets it")
+	fs.IntVar(&cfg.MaxDeliver, "max-deliver", 5, "tries of a message the database refuses before it goes to dead letters")
 	fs.DurationVar(&grace, "shutdown-grace", 10*time.Second, "how long shutdown waits for work in flight")
 	fs.StringVar(&logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -57,6 +63,7 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	metrics.Archiver.Register()
 	switch {
 	case dbURL == "":
 		return errors.New("PARLEY_DATABASE_URL is required")
@@ -100,15 +107,22 @@ func run(ctx context.Context, args []string) error {
 	}
 
 	// The consumer keeps running while HTTP drains, so that messages
-	// accepted during the drain are still persisted, and stops last.
+	// accepted during the drain are still persisted, and stops last. If
+	// it stops by itself, the process stops too: an archiver that
+	// answers HTTP but stores nothing would hide the fault.
 	consCtx, stopCons := context.WithCancel(context.Background())
 	defer stopCons()
+	srvCtx, stopSrv := context.WithCancel(ctx)
+	defer stopSrv()
 	consDone := make(chan error, 1)
-	go func() { consDone <- svc.Run(consCtx) }()
+	go func() {
+		consDone <- svc.Run(consCtx)
+		stopSrv()
+	}()
 
-	deadline, cancel := service.AfterGrace(ctx, grace)
+	deadline, cancel := service.AfterGrace(srvCtx, grace)
 	defer cancel()
-	err = srv.Serve(ctx)
+	err = srv.Serve(srvCtx)
 	stopCons()
 	return errors.Join(err, waitConsumer(deadline, consDone), nc.Drain())
 }

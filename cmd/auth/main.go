@@ -19,10 +19,12 @@ import (
 	"github.com/parley-chat/parley/pkg/connect"
 	"github.com/parley-chat/parley/pkg/envflag"
 	"github.com/parley-chat/parley/pkg/logging"
+	"github.com/parley-chat/parley/pkg/metrics"
 	"github.com/parley-chat/parley/pkg/rest"
 	"github.com/parley-chat/parley/pkg/revocation"
 	"github.com/parley-chat/parley/pkg/service"
 	"github.com/parley-chat/parley/pkg/store"
+	"github.com/parley-chat/parley/pkg/throttle"
 	"github.com/parley-chat/parley/pkg/token"
 )
 
@@ -37,16 +39,20 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	var cfg auth.Config
-	var addr, dbURL, redisURL, keyFiles, cors, logFormat, logLevel string
+	var addr, dbURL, redisURL, natsURL, keyFiles, keysPEM, cors, logFormat, logLevel string
 	var grace time.Duration
 	fs := flag.NewFlagSet("auth", flag.ContinueOnError)
 	fs.StringVar(&addr, "addr", ":8001", "listen address")
 	fs.StringVar(&dbURL, "database-url", "", "postgres:// URL of the user database (required)")
-	fs.StringVar(&redisURL, "redis-url", "", "Redis for the revocation denylists (required)")
-	fs.StringVar(&keyFiles, "signing-key-files", "", "PEM files of Ed25519 signing keys, comma-separated, newest first (required)")
+	fs.StringVar(&redisURL, "redis-url", "", "Redis for the revocation denylists and login throttling (required)")
+	fs.StringVar(&natsURL, "nats-url", "nats://127.0.0.1:4222", "NATS servers, comma-separated, on which revocations are announced")
+	fs.StringVar(&keyFiles, "signing-key-files", "", "PEM files of Ed25519 signing keys, comma-separated, newest first")
+	fs.StringVar(&keysPEM, "signing-keys", "", "PEM text of Ed25519 signing keys, newest first, read before -signing-key-files (set it in the environment: process lists show flags)")
 	fs.StringVar(&cors, "cors-origins", "", "origins allowed to call /auth/ cross-origin, comma-separated")
 	fs.DurationVar(&cfg.AccessTTL, "access-ttl", 0, "access token lifetime (default 5m)")
 	fs.DurationVar(&cfg.RefreshTTL, "refresh-ttl", 0, "refresh token lifetime (default 168h)")
+	fs.DurationVar(&cfg.SessionMaxAge, "session-max-age", 0, "how long a login lasts at most, refreshes included (default 168h)")
+	fs.DurationVar(&cfg.RefreshGrace, "refresh-grace", 0, "how long a rotated refresh token still gets its successor again (default 10s; negative: none)")
 	fs.StringVar(&cfg.RefreshPath, "auth-refresh-path", "", "path of the refresh endpoint (default /auth/jwt/refresh/)")
 	fs.DurationVar(&grace, "shutdown-grace", 10*time.Second, "how long shutdown waits for requests in flight")
 	fs.StringVar(&logFormat, "log-format", "json", "log format: json or text")
@@ -58,16 +64,17 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	metrics.Auth.Register()
 	switch {
 	case dbURL == "":
 		return errors.New("PARLEY_DATABASE_URL is required")
 	case redisURL == "":
 		return errors.New("PARLEY_REDIS_URL is required: revocations must be shared by every auth replica")
-	case keyFiles == "":
-		return errors.New("PARLEY_SIGNING_KEY_FILES is required")
+	case keyFiles == "" && keysPEM == "":
+		return errors.New("PARLEY_SIGNING_KEYS or PARLEY_SIGNING_KEY_FILES is required")
 	}
 
-	keys, err := token.LoadFiles(envflag.List(keyFiles))
+	keys, err := token.LoadKeys(keysPEM, envflag.List(keyFiles))
 	if err != nil {
 		return err
 	}
@@ -85,6 +92,16 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer rc.Close()
+	// Announcements wait in the client's buffer while NATS is away, so an
+	// outage delays them rather than failing revocations; edges also
+	// consult Redis on every auth frame.
+	nc, err := connect.NATS(natsURL, "parley-auth", log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	cfg.Limiter = throttle.NewRedis(rc, "parley:")
+	cfg.OnRevoke = revocation.Announcer(nc, log)
 	svc, err := auth.New(cfg, db, revocation.NewRedis(rc, "parley:"), keySet, log)
 	if err != nil {
 		return err
@@ -99,5 +116,9 @@ func run(ctx context.Context, args []string) error {
 	// On SIGTERM the server turns not ready and finishes the requests in
 	// flight within the grace period.
 	srv := &service.Server{Addr: addr, Handler: mux, Log: log, Grace: grace, Health: health}
-	return srv.Serve(ctx)
+	err = srv.Serve(ctx)
+	// Announcements still buffered get a moment to go out; one that is
+	// lost is still on the denylist, which edges check on every auth frame.
+	_ = nc.FlushTimeout(time.Second)
+	return err
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/parley-chat/parley/pkg/envflag"
 	"github.com/parley-chat/parley/pkg/logging"
 	"github.com/parley-chat/parley/pkg/membership"
+	"github.com/parley-chat/parley/pkg/metrics"
 	"github.com/parley-chat/parley/pkg/revocation"
 	"github.com/parley-chat/parley/pkg/service"
 	"github.com/parley-chat/parley/web"
@@ -56,6 +57,7 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	metrics.Edge.Register()
 	switch {
 	case authURL == "":
 		return errors.New("PARLEY_AUTH_URL is required")

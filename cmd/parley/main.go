@@ -2,6 +2,8 @@
 // archiver with an embedded NATS server, SQLite and an in-process
 // denylist, all data under one folder. Run "parley -h" for its settings;
 // each is also read from the PARLEY_ environment variable of that name.
+// "parley revoke -user NAME" or "-session ID" ends sessions at once, for
+// incident response; see revoke.go.
 package main
 
 import (
@@ -29,6 +31,15 @@ func main() {
 }
 
 func run(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "revoke" {
+		return runRevoke(ctx, args[1:], os.Stdout, os.Stderr)
+	}
+	if len(args) > 0 && args[0] == "bench" {
+		return runBench(ctx, args[1:], os.Stdout)
+	}
+	if len(args) > 0 && args[0] == "dead-letters" {
+		return runDeadLetters(ctx, args[1:], os.Stdout)
+	}
 	if len(args) > 0 && args[0] == "serve" {
 		args = args[1:]
 	}
@@ -40,12 +51,15 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.DataDir, "data-dir", "./data", "folder for SQLite, JetStream and the signing key")
 	fs.StringVar(&cfg.NATSURL, "nats-url", "", "NATS servers, comma-separated (embedded when empty)")
 	fs.StringVar(&cfg.DatabaseURL, "database-url", "", "postgres:// URL or SQLite path (SQLite in the data folder when empty)")
-	fs.StringVar(&cfg.RedisURL, "redis-url", "", "Redis for denylists (in-process when empty)")
+	fs.StringVar(&cfg.RedisURL, "redis-url", "", "Redis for denylists and login throttling (in-process when empty)")
 	fs.StringVar(&keyFiles, "signing-key-files", "", "PEM files of Ed25519 signing keys, comma-separated, newest first (generated in the data folder when empty)")
+	fs.StringVar(&cfg.SigningKeys, "signing-keys", "", "PEM text of Ed25519 signing keys, newest first, read before -signing-key-files (set it in the environment: process lists show flags)")
 	fs.StringVar(&cors, "cors-origins", "", "origins allowed to call /auth/ and /api/ cross-origin, comma-separated")
 	fs.StringVar(&origins, "allowed-origins", "", "origins allowed to open /ws, comma-separated (the request's own host when empty)")
 	fs.DurationVar(&cfg.Auth.AccessTTL, "access-ttl", 0, "access token lifetime (default 5m)")
 	fs.DurationVar(&cfg.Auth.RefreshTTL, "refresh-ttl", 0, "refresh token lifetime (default 168h)")
+	fs.DurationVar(&cfg.Auth.SessionMaxAge, "session-max-age", 0, "how long a login lasts at most, refreshes included (default 168h)")
+	fs.DurationVar(&cfg.Auth.RefreshGrace, "refresh-grace", 0, "how long a rotated refresh token still gets its successor again (default 10s; negative: none)")
 	fs.StringVar(&cfg.Auth.RefreshPath, "auth-refresh-path", "", "path of the refresh endpoint (default /auth/jwt/refresh/)")
 	fs.DurationVar(&cfg.Grace, "shutdown-grace", 0, "how long shutdown waits for work in flight (default 10s)")
 	fs.StringVar(&logFormat, "log-format", "text", "log format: text or json")

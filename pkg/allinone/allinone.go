@@ -29,6 +29,7 @@ import (
 	"github.com/parley-chat/parley/pkg/revocation"
 	"github.com/parley-chat/parley/pkg/service"
 	"github.com/parley-chat/parley/pkg/store"
+	"github.com/parley-chat/parley/pkg/throttle"
 	"github.com/parley-chat/parley/pkg/token"
 )
 
@@ -40,8 +41,10 @@ type Config struct {
 	NATSURL     string // embedded when empty
 	DatabaseURL string // SQLite under DataDir when empty
 	RedisURL    string // in-process denylist when empty
-	// SigningKeyFiles are PEM files of Ed25519 keys, the first signing;
-	// when empty a key is generated once and kept in DataDir.
+	// SigningKeys (PEM text) and SigningKeyFiles (PEM files) hold the
+	// Ed25519 keys, SigningKeys first; the first key of all signs. When
+	// both are empty a key is generated once and kept in DataDir.
+	SigningKeys     string
 	SigningKeyFiles []string
 	CORSOrigins     []string
 	Grace           time.Duration // 10s
@@ -69,6 +72,9 @@ func (c *Config) defaults() {
 // when not nil, is called with the base URL once the server listens.
 func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(url string)) error {
 	cfg.defaults()
+	for _, g := range []*metrics.Group{metrics.Edge, metrics.Auth, metrics.Archiver} {
+		g.Register()
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("creating data folder: %w", err)
 	}
@@ -84,10 +90,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(url strin
 		return err
 	}
 	stack.push(func() { _ = db.Close() })
-	deny, err := openDenylist(ctx, cfg, &stack)
+	deny, limiter, err := openDenylist(ctx, cfg, &stack)
 	if err != nil {
 		return err
 	}
+	cfg.Auth.Limiter = limiter
+	// Revocations go out on NATS like in a cluster, so that edges of
+	// other processes sharing PARLEY_NATS_URL close their sockets too.
+	cfg.Auth.OnRevoke = revocation.Announcer(nc, log.With("component", "auth"))
 	keys, err := loadKeys(cfg)
 	if err != nil {
 		return err
@@ -220,23 +230,27 @@ func openStore(ctx context.Context, cfg Config) (*store.DB, error) {
 	return db, nil
 }
 
-func openDenylist(ctx context.Context, cfg Config, stack *cleanup) (revocation.Denylist, error) {
+// openDenylist returns the denylist and the login limiter: in this
+// process, or in Redis when RedisURL is set, so that several processes
+// sharing it share revocations and login counts.
+func openDenylist(ctx context.Context, cfg Config, stack *cleanup) (
+	revocation.Denylist, throttle.Limiter, error) {
 	if cfg.RedisURL == "" {
-		return revocation.NewMemory(), nil
+		return revocation.NewMemory(), throttle.NewMemory(), nil
 	}
 	rc, err := connect.Redis(ctx, cfg.RedisURL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	stack.push(func() { _ = rc.Close() })
-	return revocation.NewRedis(rc, "parley:"), nil
+	return revocation.NewRedis(rc, "parley:"), throttle.NewRedis(rc, "parley:"), nil
 }
 
 func loadKeys(cfg Config) (*token.KeySet, error) {
 	var keys []token.Key
 	var err error
-	if len(cfg.SigningKeyFiles) > 0 {
-		keys, err = token.LoadFiles(cfg.SigningKeyFiles)
+	if cfg.SigningKeys != "" || len(cfg.SigningKeyFiles) > 0 {
+		keys, err = token.LoadKeys(cfg.SigningKeys, cfg.SigningKeyFiles)
 	} else {
 		keys, err = token.LoadOrCreateFile(filepath.Join(cfg.DataDir, "signing-key.pem"))
 	}

@@ -1,8 +1,26 @@
 // Package archive is the archiver: it owns chats, membership and history.
 // It serves the /api/ half of the contract over HTTP, stores every message
 // of the JetStream stream in the database through a durable pull consumer
-// shared by all archiver replicas, and answers the edges' membership
-// questions over NATS.
+// shared by all archiver replicas, and answers the edges' questions over
+// NATS: membership, history beyond the stream, and client_ids already
+// used (the history package).
+//
+// Nothing lost, nothing twice. The consumer acknowledges a message only
+// after the transaction holding it has committed, so a replica that dies
+// mid-batch loses nothing: JetStream delivers the batch again, to this
+// replica or another. Redelivery and replicas racing on one message never
+// store it twice, because the message id (the stream sequence) is the
+// table's primary key and the insert skips a row that is already there;
+// no replica reads before it writes. History is ordered by that id, so
+// the order replicas commit in never shows.
+//
+// A message the database refuses while it answers otherwise is tried
+// MaxDeliver times, further apart each time, and then moved to the
+// dead-letter stream, where DeadLetters lists it and Resurrect stores it
+// once the cause is fixed; chats behind it go on meanwhile. A database that
+// does not answer at all is waited for instead: the batch is held, kept
+// from redelivery, and written when the database is back, so an outage
+// does not use up anyone's deliveries.
 //
 // A Service is safe for concurrent use: Handler, Ready and Run may be
 // called from any goroutine, and Run once per Service at a time.
@@ -40,12 +58,13 @@ type Config struct {
 	// message again; it also bounds one batch's database write. 30s when
 	// zero.
 	AckWait time.Duration
-	// MaxDeliver is how often a message is tried before JetStream gives
-	// up on it. Zero means without limit, so that a long database outage
-	// loses no history.
+	// MaxDeliver is how often a message the database refuses is tried
+	// before it goes to the dead-letter stream. An outage uses up no
+	// tries: see the package comment. 5 when zero.
 	MaxDeliver int
 	// NakDelay is how long a message that the database refused waits
-	// before it is delivered again. 1s when zero.
+	// before its second try; each later try waits twice as long as the
+	// one before, up to 5s. 100ms when zero.
 	NakDelay time.Duration
 	// CatchUp bounds how long a history request waits for the consumer
 	// to store messages the stream already acknowledged. 3s when zero.
@@ -66,10 +85,10 @@ func (c Config) withDefaults() Config {
 		c.AckWait = 30 * time.Second
 	}
 	if c.MaxDeliver == 0 {
-		c.MaxDeliver = -1
+		c.MaxDeliver = 5
 	}
 	if c.NakDelay == 0 {
-		c.NakDelay = time.Second
+		c.NakDelay = 100 * time.Millisecond
 	}
 	if c.CatchUp == 0 {
 		c.CatchUp = 3 * time.Second
@@ -90,8 +109,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("batch size %d is not positive", c.BatchSize)
 	case c.AckWait < time.Second:
 		return fmt.Errorf("ack wait %v is under a second", c.AckWait)
-	case c.MaxDeliver < -1:
-		return fmt.Errorf("max deliver %d is negative", c.MaxDeliver)
+	case c.MaxDeliver < 1:
+		return fmt.Errorf("max deliver %d is not positive", c.MaxDeliver)
 	case c.NakDelay < 0 || c.CatchUp < 0 || c.PublishTimeout < 0:
 		return errors.New("nak delay, catch-up and publish timeout may not be negative")
 	}
@@ -107,6 +126,9 @@ type Service struct {
 	auth  *authn.Authenticator
 	log   *slog.Logger
 	floor floor
+	// settled bounds what the consumer has settled, for client_id
+	// lookups; see coverWindow.
+	settled settledBefore
 
 	// mu guards the handles, which Run sets and requests look up lazily
 	// when they come first.

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/parley-chat/parley/pkg/history"
 	"github.com/parley-chat/parley/pkg/membership"
 	"github.com/parley-chat/parley/pkg/store"
 	"github.com/parley-chat/parley/pkg/stream"
@@ -19,13 +20,17 @@ import (
 // drainTimeout bounds waiting for in-flight membership answers at shutdown.
 const drainTimeout = 10 * time.Second
 
-// Run ensures the stream, stores its messages through the shared durable
-// consumer and answers membership questions until ctx is cancelled. It
-// returns after the consumer has stopped and the membership subscription
-// has drained; the error is nil after a clean stop.
+// Run ensures the streams, stores messages through the shared durable
+// consumer and answers the edges' questions (membership, history, sent
+// client_ids) until ctx is cancelled. It returns after the consumer has
+// stopped and the subscriptions have drained; the error is nil after a
+// clean stop.
 func (s *Service) Run(ctx context.Context) error {
 	str, err := stream.Ensure(ctx, s.js, s.cfg.Stream)
 	if err != nil {
+		return err
+	}
+	if _, err := stream.EnsureDead(ctx, s.js, s.cfg.Stream); err != nil {
 		return err
 	}
 	cons, err := str.CreateOrUpdateConsumer(ctx, s.consumerConfig())
@@ -38,8 +43,18 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	hist, err := history.Serve(s.nc, recall{s}, 0)
+	if err != nil {
+		return errors.Join(err, drain(sub))
+	}
 	err = s.consume(ctx, cons)
-	return errors.Join(err, drain(sub))
+	return errors.Join(err, drain(sub), stopHistory(hist))
+}
+
+func stopHistory(h *history.Server) error {
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	return h.Stop(ctx)
 }
 
 func (s *Service) consumerConfig() jetstream.ConsumerConfig {
@@ -49,7 +64,13 @@ func (s *Service) consumerConfig() jetstream.ConsumerConfig {
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       s.cfg.AckWait,
-		MaxDeliver:    s.cfg.MaxDeliver,
+		// The deliveries past MaxDeliver serve only to retry moving a
+		// message to dead letters; see bury.
+		MaxDeliver: s.cfg.MaxDeliver + buryTries,
+		// Bounds what one replica holds through an outage (see hold)
+		// while leaving every replica room for a batch in flight and
+		// the next one buffered.
+		MaxAckPending: 8 * s.cfg.BatchSize,
 	}
 }
 
@@ -93,7 +114,7 @@ func (s *Service) consume(ctx context.Context, cons jetstream.Consumer) error {
 		return fmt.Errorf("consuming %s: %w", s.cfg.Consumer, err)
 	}
 
-	err = newBatcher(s).loop(ctx, in, cc.Closed())
+	err = newBatcher(s, in).loop(ctx, cc.Closed())
 	close(stop)
 	return errors.Join(err, s.handBack(cc, in))
 }
@@ -124,15 +145,20 @@ func (s *Service) handBack(cc jetstream.ConsumeContext, in <-chan jetstream.Msg)
 // batcher reuses its slices from one batch to the next.
 type batcher struct {
 	s     *Service
+	in    <-chan jetstream.Msg
 	batch []jetstream.Msg
 	msgs  []wire.Message
 	kept  []jetstream.Msg // the messages behind msgs, index for index
+	// backlog holds what arrived while a batch was held through an
+	// outage; it is stored first once the outage ends.
+	backlog []jetstream.Msg
 }
 
-func newBatcher(s *Service) *batcher {
+func newBatcher(s *Service, in <-chan jetstream.Msg) *batcher {
 	n := s.cfg.BatchSize
 	return &batcher{
 		s:     s,
+		in:    in,
 		batch: make([]jetstream.Msg, 0, n),
 		msgs:  make([]wire.Message, 0, n),
 		kept:  make([]jetstream.Msg, 0, n),
@@ -143,26 +169,46 @@ func newBatcher(s *Service) *batcher {
 // library stops consuming by itself, as when the consumer is deleted:
 // then Run ends with an error instead of idling while history falls
 // behind.
-func (b *batcher) loop(ctx context.Context, in <-chan jetstream.Msg, closed <-chan struct{}) error {
+func (b *batcher) loop(ctx context.Context, closed <-chan struct{}) error {
 	for {
-		select {
-		case <-ctx.Done():
+		if ctx.Err() != nil {
+			b.release(nil)
 			return nil
-		case <-closed:
-			return fmt.Errorf("consumer %s stopped", b.s.cfg.Consumer)
-		case m := <-in:
-			b.batch = append(b.batch[:0], m)
 		}
-		b.fill(in)
+		if !b.fromBacklog() {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-closed:
+				return fmt.Errorf("consumer %s stopped", b.s.cfg.Consumer)
+			case m := <-b.in:
+				b.batch = append(b.batch[:0], m)
+			}
+			b.fill()
+		}
 		b.store(ctx)
 	}
 }
 
+// fromBacklog starts a batch from the backlog, if there is one.
+func (b *batcher) fromBacklog() bool {
+	if len(b.backlog) == 0 {
+		return false
+	}
+	n := min(len(b.backlog), cap(b.batch))
+	b.batch = append(b.batch[:0], b.backlog[:n]...)
+	b.backlog = b.backlog[n:]
+	if len(b.backlog) == 0 {
+		b.backlog = nil
+	}
+	return true
+}
+
 // fill adds what has already arrived, up to a full batch.
-func (b *batcher) fill(in <-chan jetstream.Msg) {
+func (b *batcher) fill() {
 	for len(b.batch) < cap(b.batch) {
 		select {
-		case m := <-in:
+		case m := <-b.in:
 			b.batch = append(b.batch, m)
 		default:
 			return
@@ -170,37 +216,129 @@ func (b *batcher) fill(in <-chan jetstream.Msg) {
 	}
 }
 
+// absorb moves what has arrived to the backlog, so that it too can be
+// kept from redelivery. The consumer's MaxAckPending bounds it.
+func (b *batcher) absorb() {
+	for {
+		select {
+		case m := <-b.in:
+			b.backlog = append(b.backlog, m)
+		default:
+			return
+		}
+	}
+}
+
+// release hands held back messages, and held, back at once.
+func (b *batcher) release(held []jetstream.Msg) {
+	for _, m := range held {
+		b.s.nak(m, 0)
+	}
+	for _, m := range b.backlog {
+		b.s.nak(m, 0)
+	}
+	b.backlog = nil
+}
+
 // store writes the batch in one call and acks each message after the
 // commit. The write outlives a cancelled ctx, bounded by AckWait, so a
 // shutdown does not throw away a batch that is almost stored.
 func (b *batcher) store(ctx context.Context) {
-	b.decode()
+	b.decode(ctx)
 	if len(b.msgs) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.s.cfg.AckWait)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.s.cfg.AckWait)
 	defer cancel()
-	if err := b.s.chats.AddMessages(ctx, b.msgs); err != nil {
+	err := b.s.chats.AddMessages(wctx, b.msgs)
+	switch {
+	case err == nil:
+		b.acked()
+	case b.s.databaseDown(wctx):
+		b.s.log.Error("archiving batch, database down", "messages", len(b.msgs), "err", err)
+		b.hold(ctx)
+	default:
 		b.s.log.Error("archiving batch", "messages", len(b.msgs), "err", err)
-		b.storeEach(ctx)
-		return
+		b.storeEach(wctx)
 	}
+}
+
+// acked acks the whole stored batch.
+func (b *batcher) acked() {
 	for _, m := range b.kept {
 		b.s.ack(m)
 	}
 	b.s.floor.committed()
 }
 
-// decode fills msgs and kept from batch and terminates what cannot be
-// decoded: it never will be, and redelivering it would only hold up the
-// ack floor that history waits on.
-func (b *batcher) decode() {
+// holdMax bounds the wait between two writes of a held batch.
+const holdMax = 2 * time.Second
+
+// hold keeps a batch through a database outage and writes it once the
+// database answers again. Meanwhile it tells JetStream, before each try,
+// that the batch and whatever arrived behind it are still being worked
+// on: that stops redelivery without counting a delivery, so an outage
+// sends nothing to dead letters and never reaches JetStream's own
+// delivery limit. At shutdown all of it goes back at once for another
+// replica.
+func (b *batcher) hold(ctx context.Context) {
+	wait := b.s.cfg.NakDelay
+	for {
+		b.absorb()
+		for _, m := range b.kept {
+			b.s.inProgress(m)
+		}
+		for _, m := range b.backlog {
+			b.s.inProgress(m)
+		}
+		if err := sleepOrWake(ctx, wait, nil); err != nil {
+			b.release(b.kept)
+			return
+		}
+		wait = min(2*wait, holdMax, b.s.cfg.AckWait/3)
+		if b.retry(ctx) {
+			return
+		}
+	}
+}
+
+// retry writes a held batch once more. It reports whether the batch is
+// settled, or handed on to storeEach because the database, up again,
+// refuses some of it.
+func (b *batcher) retry(ctx context.Context) bool {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.s.cfg.AckWait)
+	defer cancel()
+	err := b.s.chats.AddMessages(wctx, b.msgs)
+	switch {
+	case err == nil:
+		b.s.log.Info("archived held batch", "messages", len(b.msgs))
+		b.acked()
+	case b.s.databaseDown(wctx):
+		return false
+	default:
+		b.storeEach(wctx)
+	}
+	return true
+}
+
+// databaseDown tells an outage from a refusal: the readiness probe's
+// lookup fails only when the database does not answer at all.
+func (s *Service) databaseDown(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := s.chats.LastMessageID(ctx, readyProbe)
+	return err != nil && !errors.Is(err, store.ErrNotFound)
+}
+
+// decode fills msgs and kept from batch and sends what cannot be decoded
+// to dead letters: it never will be, and redelivering it would only hold
+// up the ack floor that history waits on.
+func (b *batcher) decode(ctx context.Context) {
 	b.msgs, b.kept = b.msgs[:0], b.kept[:0]
 	for _, m := range b.batch {
 		wm, err := stream.DecodeStored(m)
 		if err != nil {
-			b.s.log.Error("dropping malformed stream message", "err", err)
-			b.s.term(m)
+			b.s.bury(ctx, m, "malformed", err)
 			continue
 		}
 		b.msgs = append(b.msgs, storable(wm))
@@ -232,9 +370,8 @@ func noNull(s string) string {
 }
 
 // storeEach retries a refused batch one message at a time, so that one
-// message the database will never take holds back only itself. The rest
-// of a batch that fails as a whole, as in an outage, comes back after
-// NakDelay.
+// message the database will never take holds back only itself. A refused
+// message comes back later, and goes to dead letters on its last try.
 func (b *batcher) storeEach(ctx context.Context) {
 	failed := 0
 	for i, m := range b.kept {
@@ -244,11 +381,10 @@ func (b *batcher) storeEach(ctx context.Context) {
 			// Chats are never deleted and posting needs membership, so
 			// a message for an unknown chat came from elsewhere and no
 			// retry will place it.
-			b.s.log.Error("dropping message for unknown chat", "chat", b.msgs[i].Chat)
-			b.s.term(m)
+			b.s.bury(ctx, m, "unknown chat", err)
 		case err != nil:
 			failed++
-			b.s.nak(m, b.s.cfg.NakDelay)
+			b.s.retryLater(ctx, m, err)
 		default:
 			b.s.ack(m)
 		}
@@ -269,10 +405,37 @@ func (s *Service) ack(m jetstream.Msg) {
 	}
 }
 
-func (s *Service) term(m jetstream.Msg) {
-	if err := m.TermWithReason("not storable"); err != nil {
+func (s *Service) term(m jetstream.Msg, reason string) {
+	if err := m.TermWithReason(reason); err != nil {
 		s.log.Warn("dropping stream message", "err", err)
 	}
+}
+
+func (s *Service) inProgress(m jetstream.Msg) {
+	if err := m.InProgress(); err != nil {
+		s.log.Warn("extending stream message", "err", err)
+	}
+}
+
+// maxNakDelay bounds the wait before a refused message's next try.
+const maxNakDelay = 5 * time.Second
+
+// retryLater returns a refused message for another try, each further
+// from the last, or buries it when this was its last try.
+func (s *Service) retryLater(ctx context.Context, m jetstream.Msg, cause error) {
+	n := uint64(1)
+	if md, err := m.Metadata(); err == nil {
+		n = md.NumDelivered
+	}
+	if n >= uint64(s.cfg.MaxDeliver) {
+		s.bury(ctx, m, "refused by the database", cause)
+		return
+	}
+	delay := s.cfg.NakDelay
+	for range n - 1 {
+		delay = min(2*delay, maxNakDelay)
+	}
+	s.nak(m, delay)
 }
 
 func (s *Service) nak(m jetstream.Msg, delay time.Duration) {

@@ -211,7 +211,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{Consumer: "has space"},
 		{BatchSize: -1},
 		{AckWait: time.Millisecond},
-		{MaxDeliver: -2},
+		{MaxDeliver: -1},
 		{NakDelay: -time.Second},
 	}
 	for _, cfg := range bad {
@@ -226,7 +226,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if svc.cfg.BatchSize != 256 || svc.cfg.Consumer != "archiver" || svc.cfg.MaxDeliver != -1 {
+	if svc.cfg.BatchSize != 256 || svc.cfg.Consumer != "archiver" || svc.cfg.MaxDeliver != 5 {
 		t.Fatalf("defaults = %+v", svc.cfg)
 	}
 }
@@ -260,9 +260,11 @@ func TestBatchesTakeWhatIsWaiting(t *testing.T) {
 
 // TestDatabaseErrorRedelivers has the database refuse one message: the
 // rest of its batch is stored at once, and the refused one after the
-// database takes it again.
+// database takes it again, within its tries.
 func TestDatabaseErrorRedelivers(t *testing.T) {
-	e := newEnv(t, "", Config{NakDelay: 50 * time.Millisecond, CatchUp: 200 * time.Millisecond})
+	e := newEnv(t, "", Config{
+		NakDelay: 50 * time.Millisecond, CatchUp: 200 * time.Millisecond, MaxDeliver: 1000,
+	})
 	stop := e.run(e.svc)
 	uri := e.newChat(alice)
 	stop()

@@ -2,12 +2,9 @@ package archive
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/parley-chat/parley/pkg/rest"
-	"github.com/parley-chat/parley/pkg/store"
 	"github.com/parley-chat/parley/pkg/stream"
 	"github.com/parley-chat/parley/pkg/wire"
 )
@@ -60,18 +57,19 @@ func checkPost(f rest.Fields) (stream.Payload, error) {
 	return p, errs.Err()
 }
 
-// publish stores p unless the same client_id already did. The store is
-// asked first because it remembers client_ids forever, the stream only
-// within its dedupe window; the stream covers a retry that arrives before
-// the consumer has stored the first attempt.
+// publish stores p unless the same client_id already did. The archive is
+// asked first, as history.Publish asks it for the edges, because it
+// remembers client_ids for ever and the stream only within its dedupe
+// window; the stream covers a retry that arrives before the consumer has
+// stored the first attempt.
 func (s *Service) publish(ctx context.Context, p stream.Payload) (postedReply, error) {
 	if p.ClientID != nil {
-		m, err := s.chats.MessageByClientID(ctx, p.Chat, p.User.ID, *p.ClientID)
-		if err == nil {
-			return posted(m), nil
+		m, found, err := s.sent(ctx, p.Chat, p.User.ID, *p.ClientID)
+		if err != nil {
+			return postedReply{}, err
 		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return postedReply{}, fmt.Errorf("finding client_id: %w", err)
+		if found {
+			return posted(m), nil
 		}
 	}
 	pctx, cancel := context.WithTimeout(ctx, s.cfg.PublishTimeout)

@@ -75,6 +75,12 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("auth: %s %v is shorter than a second", d.name, d.v)
 		}
 	}
+	if c.RefreshGrace >= c.AccessTTL {
+		// A grace answer repeats the first answer's access token, which
+		// must still be valid when it is repeated.
+		return fmt.Errorf("auth: RefreshGrace %v must be shorter than AccessTTL %v",
+			c.RefreshGrace, c.AccessTTL)
+	}
 	if err := c.LoginPerUser.Check(); err != nil {
 		return fmt.Errorf("auth: LoginPerUser: %w", err)
 	}
@@ -116,7 +122,8 @@ var fixedPaths = []string{
 }
 
 // checkRefreshPath keeps the refresh path under /auth/, which is all a
-// load balancer sends to this service, and apart from the other routes.
+// load balancer sends to this service, and it and the revoke path below
+// it (<refresh path>revoke/) apart from the other routes.
 func (c *Config) checkRefreshPath() error {
 	p := c.RefreshPath
 	switch {
@@ -124,8 +131,8 @@ func (c *Config) checkRefreshPath() error {
 		return fmt.Errorf("auth: RefreshPath %q must lie under /auth/", p)
 	case strings.ContainsAny(p, "{}?#%; \t") || strings.Contains(p, "//"):
 		return fmt.Errorf("auth: RefreshPath %q is not a plain path", p)
-	case slices.Contains(fixedPaths, p):
-		return fmt.Errorf("auth: RefreshPath %q is taken by another route", p)
+	case slices.Contains(fixedPaths, p) || slices.Contains(fixedPaths, p+"revoke/"):
+		return fmt.Errorf("auth: RefreshPath %q or its revoke path is taken by another route", p)
 	}
 	return nil
 }
@@ -141,6 +148,7 @@ type Service struct {
 	authn    *authn.Authenticator
 	hasher   *password.Hasher
 	limiter  throttle.Limiter
+	revoker  *Revoker
 	log      *slog.Logger
 	handler  http.Handler
 }
@@ -163,6 +171,7 @@ func New(cfg Config, users store.Users, deny revocation.Denylist, keys *token.Ke
 	s.issuer = &token.Issuer{Keys: keys, Issuer: cfg.Issuer, Audience: cfg.Audience, Now: cfg.Now}
 	s.verifier = &token.Verifier{Keys: keys, Issuer: cfg.Issuer, Audience: cfg.Audience, Now: cfg.Now}
 	s.authn = &authn.Authenticator{Verifier: s.verifier, Denylist: deny}
+	s.revoker = &Revoker{Users: users, Deny: deny, OnRevoke: cfg.OnRevoke, Now: s.now}
 	s.limiter = cfg.Limiter
 	if s.limiter == nil {
 		s.limiter = throttle.NewMemory()
@@ -190,6 +199,7 @@ func (s *Service) routes() http.Handler {
 	rt.Handle("POST", s.cfg.RefreshPath, s.serve(s.refresh))
 	rt.Handle("POST", "/auth/jwt/verify/", s.serve(s.verify))
 	rt.Handle("POST", "/auth/jwt/revoke/", s.serve(s.revoke))
+	rt.Handle("POST", s.cfg.RefreshPath+"revoke/", s.serve(s.revoke))
 	rt.Handle("POST", "/auth/sessions/revoke-all/", s.serve(s.revokeAll))
 	rt.Handle("GET", "/auth/jwks.json", http.HandlerFunc(s.jwks))
 	return rt

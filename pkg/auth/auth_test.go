@@ -45,7 +45,7 @@ type env struct {
 	svc   *Service
 	h     http.Handler
 	clock *clock
-	deny  *revocation.Memory
+	deny  revocation.Denylist
 	keys  *token.KeySet
 }
 
@@ -58,6 +58,12 @@ func newEnv(t testing.TB, cfg Config) *env {
 }
 
 func newEnvDB(t testing.TB, cfg Config, dsn string) *env {
+	t.Helper()
+	return newEnvDeny(t, cfg, dsn, revocation.NewMemory())
+}
+
+// newEnvDeny is newEnvDB with the given denylist.
+func newEnvDeny(t testing.TB, cfg Config, dsn string, deny revocation.Denylist) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -74,7 +80,7 @@ func newEnvDB(t testing.TB, cfg Config, dsn string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, clock: &clock{t: time.Now()}, deny: revocation.NewMemory(), keys: keys}
+	e := &env{t: t, clock: &clock{t: time.Now()}, deny: deny, keys: keys}
 	if cfg.Password == (password.Params{}) {
 		cfg.Password = password.Cheap
 	}
@@ -244,6 +250,7 @@ func TestConfigRefusesBadSettings(t *testing.T) {
 		{RefreshPath: "/auth/{x}/"},
 		{RefreshPath: "/auth//refresh/"},
 		{LoginPerUser: throttle.Rate{Burst: -1, Every: time.Second}},
+		{AccessTTL: 5 * time.Second, RefreshGrace: 5 * time.Second},
 	} {
 		if err := c.Validate(); err == nil {
 			t.Errorf("Validate accepted %+v", c)

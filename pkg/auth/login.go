@@ -96,7 +96,7 @@ func (s *Service) startSession(w http.ResponseWriter, r *http.Request, u store.U
 	if err := s.users.CreateRefreshToken(r.Context(), rec); err != nil {
 		return fmt.Errorf("storing refresh token: %w", err)
 	}
-	return s.writeTokens(w, r, u.Username, sess, now, refresh, rec.ExpiresAt)
+	return s.writeTokens(w, r, u.Username, sess, now, refresh, rec)
 }
 
 // limitKey is one count a login attempt is held to.

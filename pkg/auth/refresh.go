@@ -48,7 +48,7 @@ func (s *Service) rotate(w http.ResponseWriter, r *http.Request, raw string) err
 	if err != nil {
 		return err
 	}
-	return s.writeTokens(w, r, c.Username, sess, now, next.token, next.ExpiresAt)
+	return s.writeTokens(w, r, c.Username, sess, now, next.token, next.RefreshToken)
 }
 
 // extend serves the tutorial-style refresh. It answers no refresh token:
@@ -64,7 +64,7 @@ func (s *Service) extend(w http.ResponseWriter, r *http.Request, raw string) err
 	if err != nil {
 		return err
 	}
-	access, err := s.signAccess(id.User.Username, sess, now)
+	access, err := s.signAccess(id.User.Username, sess, now, "")
 	if err != nil {
 		return err
 	}
@@ -185,11 +185,8 @@ func (s *Service) reused(ctx context.Context, c *token.Claims, old store.Refresh
 		return signed{tok, next}, err
 	}
 	s.log.Info("rotated refresh token presented again; revoking its session", "user", c.UserID())
-	if err := s.users.RevokeSession(ctx, sess.ID, now); err != nil {
-		return signed{}, fmt.Errorf("revoking session: %w", err)
-	}
-	if err := s.denySessions(ctx, []string{sess.ID}, sess.ExpiresAt); err != nil {
-		return signed{}, err
+	if err := s.revoker.revoke(ctx, sess); err != nil {
+		return signed{}, revokeError(err)
 	}
 	return signed{}, rest.ErrTokenRevoked
 }

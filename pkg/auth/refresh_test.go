@@ -76,8 +76,8 @@ func TestRefreshReuseWithinGraceReturnsSameSuccessor(t *testing.T) {
 
 	w := e.refresh(p0.Refresh, 200)
 	again := decodePair(t, w)
-	if again.Refresh != p1.Refresh {
-		t.Fatal("a refresh within the grace window got another successor")
+	if again != p1 {
+		t.Fatal("a refresh within the grace window got another pair")
 	}
 	if c := cookie(w); c == nil || c.Value != p1.Refresh {
 		t.Fatal("the grace answer does not set the successor as the cookie")
@@ -91,7 +91,7 @@ func TestConcurrentRefreshesAgree(t *testing.T) {
 	p0 := e.newUser("racer")
 	const n = 8
 	var wg sync.WaitGroup
-	results := make([]string, n)
+	results := make([]pair, n)
 	for i := range n {
 		wg.Go(func() {
 			w := e.serve(request("POST", "/auth/jwt/refresh/", map[string]string{"refresh": p0.Refresh}))
@@ -99,13 +99,13 @@ func TestConcurrentRefreshesAgree(t *testing.T) {
 				t.Errorf("concurrent refresh = %d %s", w.Code, w.Body)
 				return
 			}
-			results[i] = decodePair(t, w).Refresh
+			results[i] = decodePair(t, w)
 		})
 	}
 	wg.Wait()
 	for _, r := range results[1:] {
 		if r != results[0] {
-			t.Fatal("concurrent refreshes of one token got different successors")
+			t.Fatal("concurrent refreshes of one token got different pairs")
 		}
 	}
 }

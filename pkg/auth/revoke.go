@@ -1,11 +1,9 @@
 package auth
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/parley-chat/parley/pkg/authn"
 	"github.com/parley-chat/parley/pkg/rest"
@@ -30,8 +28,10 @@ func (s *Service) verify(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// revoke serves POST /auth/jwt/revoke/: the session of the refresh token
-// (field or cookie) ends, and the cookie is cleared.
+// revoke serves POST /auth/jwt/revoke/ and <refresh path>revoke/: the
+// session of the refresh token (field or cookie) ends, and the cookie is
+// cleared. The second path exists for browsers, which send the cookie
+// only below the refresh path.
 func (s *Service) revoke(w http.ResponseWriter, r *http.Request) error {
 	f, err := rest.ReadFields(w, r)
 	if err != nil {
@@ -53,11 +53,8 @@ func (s *Service) revoke(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return fmt.Errorf("finding session: %w", err)
 	}
-	if err := s.users.RevokeSession(ctx, sess.ID, s.now()); err != nil {
-		return fmt.Errorf("revoking session: %w", err)
-	}
-	if err := s.denySessions(ctx, []string{sess.ID}, sess.ExpiresAt); err != nil {
-		return err
+	if err := s.revoker.revoke(ctx, sess); err != nil {
+		return revokeError(err)
 	}
 	http.SetCookie(w, s.refreshCookie(r, "", -1))
 	w.WriteHeader(http.StatusNoContent)
@@ -71,34 +68,21 @@ func (s *Service) revokeAll(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	now := s.now()
-	ids, err := s.users.RevokeUserSessions(r.Context(), id.User.ID, now)
-	if err != nil {
-		return fmt.Errorf("revoking sessions: %w", err)
+	if _, err := s.revoker.User(r.Context(), id.User.ID); err != nil {
+		return revokeError(err)
 	}
-	// No session began after now, so none outlives now plus the maximum
-	// age; that bounds how long the denylist must hold them.
-	if err := s.denySessions(r.Context(), ids, now.Add(s.cfg.SessionMaxAge)); err != nil {
-		return err
-	}
+	http.SetCookie(w, s.refreshCookie(r, "", -1))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-// denySessions puts sessions already revoked in the database on the
-// denylist until their tokens could no longer verify, then tells
-// OnRevoke. The database alone already stops refreshes; the denylist is
-// what stops the access tokens that are still out.
-func (s *Service) denySessions(ctx context.Context, ids []string, end time.Time) error {
-	for _, id := range ids {
-		if err := s.deny.RevokeSession(ctx, id, end.Add(token.Leeway)); err != nil {
-			return unavailable("adding session to the denylist", err)
-		}
+// revokeError answers a failed revocation: 503 when the denylist failed,
+// which a retry can mend, and our own failure otherwise.
+func revokeError(err error) error {
+	if errors.Is(err, ErrDenylist) {
+		return unavailable("revoking", err)
 	}
-	if s.cfg.OnRevoke != nil && len(ids) > 0 {
-		s.cfg.OnRevoke(ctx, ids)
-	}
-	return nil
+	return err
 }
 
 // jwks serves GET /auth/jwks.json.

@@ -203,9 +203,10 @@ func (c *conn) closeWith(code int, reason string) {
 		return
 	}
 	msg := websocket.FormatCloseMessage(code, reason)
-	// A failed close frame means the connection is broken; the reader
-	// finds out on its next read.
-	_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.s.cfg.WriteTimeout))
+	// A failed close frame means the connection is broken or stuck; the
+	// reader finds out on its next read, at the latest when the grace
+	// deadline passes.
+	_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeGrace))
 	_ = c.ws.SetReadDeadline(time.Now().Add(closeGrace))
 }
 

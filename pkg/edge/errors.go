@@ -29,8 +29,8 @@ var (
 	errForbidden   = &wireError{Code: "forbidden", Detail: rest.ErrForbidden.Detail}
 	errNotFound    = &wireError{Code: "not_found", Detail: rest.ErrNotFound.Detail}
 	errUnavailable = &wireError{Code: "unavailable", Detail: rest.ErrUnavailable.Detail}
-	errNotObject   = &wireError{Code: "invalid", Detail: "Each line of a frame must be one JSON object."}
-	errUnknownType = &wireError{Code: "invalid", Detail: "Unknown frame type."}
+	errNotObject   = invalid("Each line of a frame must be one JSON object.", "")
+	errUnknownType = invalid("Unknown frame type.", "")
 )
 
 func invalid(detail, ref string) *wireError {

@@ -17,7 +17,8 @@ func TestParseFrames(t *testing.T) {
 		want []result
 	}{
 		{"one", `{"type":"subscribe","chat":"c"}`, []result{{"subscribe", "c", ""}}},
-		{"packed with blanks", "{\"type\":\"auth\",\"token\":\"t\"}\n\n \r\n{\"type\":\"unsubscribe\",\"chat\":\"c\"}\n",
+		{"packed with blanks",
+			"{\"type\":\"auth\",\"token\":\"t\"}\n\n \r\n{\"type\":\"unsubscribe\",\"chat\":\"c\"}\n",
 			[]result{{"auth", "", ""}, {"unsubscribe", "c", ""}}},
 		{"bad line spares the rest", "{\"type\":\n{\"type\":\"subscribe\",\"chat\":\"c\",\"since\":4}",
 			[]result{{"", "", errNotObject.Detail}, {"subscribe", "c", ""}}},
@@ -68,7 +69,8 @@ func TestValidChat(t *testing.T) {
 			t.Errorf("validChat(%q) = false", s)
 		}
 	}
-	for _, s := range []string{"", "a.b", "a*", ">", "a b", "é", string(bytes.Repeat([]byte("x"), 129))} {
+	tooLong := string(bytes.Repeat([]byte("x"), 129))
+	for _, s := range []string{"", "a.b", "a*", ">", "a b", "é", tooLong} {
 		if validChat(s) {
 			t.Errorf("validChat(%q) = true", s)
 		}

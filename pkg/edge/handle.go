@@ -46,10 +46,10 @@ func (c *conn) dispatch(f frame) {
 }
 
 // violation answers a malformed frame, and closes the socket with 1008
-// once it has sent too many.
+// once it has sent more than MaxViolations.
 func (c *conn) violation(err *wireError) {
 	c.violations++
-	if c.violations >= c.s.cfg.MaxViolations {
+	if c.violations > c.s.cfg.MaxViolations {
 		c.closeWith(closePolicy, "too many protocol violations")
 		return
 	}

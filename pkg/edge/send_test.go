@@ -104,7 +104,7 @@ func TestSendRateLimited(t *testing.T) {
 
 func TestViolationsClose(t *testing.T) {
 	e := newEnv(t)
-	_, url := e.edge(Config{MaxViolations: 4})
+	_, url := e.edge(Config{MaxViolations: 3})
 	c, _ := e.login(url, 7)
 	c.sendRaw("{not json")
 	c.expectError("invalid", "")

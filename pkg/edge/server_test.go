@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -86,6 +87,21 @@ func TestShutdown(t *testing.T) {
 	_, resp, err := websocket.DefaultDialer.Dial(url, nil)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("dial after Shutdown: %v %v, want 503", err, resp)
+	}
+}
+
+func TestShutdownDeadline(t *testing.T) {
+	e := newEnv(t)
+	s, url := e.edge(Config{})
+	// This peer never reads, so it never answers the close frame.
+	e.login(url, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := s.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v, want the deadline", err)
+	}
+	if s.Sockets() != 0 {
+		t.Fatalf("%d sockets left after Shutdown returned", s.Sockets())
 	}
 }
 
@@ -226,11 +242,14 @@ func TestConfig(t *testing.T) {
 		AuthTimeout: 10 * time.Second, MaxFrame: 64 << 10, PingInterval: 25 * time.Second,
 		PongTimeout: 60 * time.Second, SendRate: 10, SendBurst: 20, QueueLen: 256,
 		MaxViolations: 10, WriteTimeout: 10 * time.Second, RequestTimeout: 5 * time.Second,
+		Coalesce: 5 * time.Millisecond,
 	}
 	if s.cfg.AuthTimeout != want.AuthTimeout || s.cfg.MaxFrame != want.MaxFrame ||
 		s.cfg.PingInterval != want.PingInterval || s.cfg.PongTimeout != want.PongTimeout ||
 		s.cfg.SendRate != want.SendRate || s.cfg.SendBurst != want.SendBurst ||
-		s.cfg.QueueLen != want.QueueLen || s.cfg.MaxViolations != want.MaxViolations {
+		s.cfg.QueueLen != want.QueueLen || s.cfg.MaxViolations != want.MaxViolations ||
+		s.cfg.WriteTimeout != want.WriteTimeout || s.cfg.RequestTimeout != want.RequestTimeout ||
+		s.cfg.Coalesce != want.Coalesce {
 		t.Fatalf("defaults = %+v, want %+v", s.cfg, want)
 	}
 	bad := []Config{

@@ -28,7 +28,8 @@ func (c *conn) wake() {
 }
 
 // writeLoop is the writer: each round it drains everything queued and
-// packs it into as few frames as possible, until nothing is left.
+// packs it into as few frames as possible, then waits Coalesce for more,
+// until a round finds nothing.
 func (c *conn) writeLoop() {
 	defer c.wg.Done()
 	var spare []*hub.Frame
@@ -45,6 +46,11 @@ func (c *conn) writeLoop() {
 			c.closeWith(closeTryLater, "too slow")
 			c.parkWriter(true)
 			return
+		}
+		if c.s.cfg.Coalesce > 0 {
+			// Not a timer of the socket's: the writer exists only while
+			// the socket is busy, and this wait is what makes it cheap.
+			time.Sleep(c.s.cfg.Coalesce)
 		}
 		if c.parkWriter(false) {
 			return

@@ -166,6 +166,41 @@ func TestOneSubscriptionPerChat(t *testing.T) {
 	}
 }
 
+func TestManySubscribersJoinAndLeave(t *testing.T) {
+	nc, js := startNATS(t)
+	h := New(nc, nil)
+	t.Cleanup(h.Close)
+	subs := make([]*recorder, 50)
+	for i := range subs {
+		subs[i] = newRecorder()
+		subscribe(t, h, "c", subs[i])
+	}
+	// Leaving in an order that moves survivors around the list.
+	for i := 0; i < len(subs); i += 2 {
+		h.Unsubscribe("c", subs[i])
+	}
+	id := publish(t, js, "c", "x")
+	for i := 1; i < len(subs); i += 2 {
+		if f := subs[i].wait(t, 1); len(f) != 1 || f[0].ID != id {
+			t.Fatalf("subscriber %d got %d frames", i, len(f))
+		}
+	}
+	// The next message reaching the survivors proves the first was the
+	// only one, and that nobody who left got anything.
+	publish(t, js, "c", "y")
+	for i := 1; i < len(subs); i += 2 {
+		subs[i].wait(t, 2)
+	}
+	for i := 0; i < len(subs); i += 2 {
+		subs[i].mu.Lock()
+		n := len(subs[i].frames)
+		subs[i].mu.Unlock()
+		if n != 0 {
+			t.Fatalf("subscriber %d got %d frames after leaving", i, n)
+		}
+	}
+}
+
 // queued feeds a Queue, as a socket does.
 type queued struct{ q *Queue }
 

@@ -7,42 +7,42 @@ import (
 // Archiver metrics: the durable consumer that writes history.
 var (
 	// ArchiverPersisted counts messages committed to the database.
-	ArchiverPersisted = register(prometheus.NewCounter(prometheus.CounterOpts{
+	ArchiverPersisted = in(Archiver, prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "archiver", Name: "messages_persisted_total",
 		Help: "Stream messages committed to the database and acknowledged.",
 	}))
 	// ArchiverDropped counts messages terminated because no retry could
 	// ever store them: malformed, or for a chat that does not exist.
-	ArchiverDropped = register(prometheus.NewCounter(prometheus.CounterOpts{
+	ArchiverDropped = in(Archiver, prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "archiver", Name: "messages_dropped_total",
 		Help: "Stream messages terminated without storing, because they never could be.",
 	}))
 	// ArchiverRedelivered counts messages the consumer received again
 	// after an earlier delivery was not acknowledged.
-	ArchiverRedelivered = register(prometheus.NewCounter(prometheus.CounterOpts{
+	ArchiverRedelivered = in(Archiver, prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "archiver", Name: "messages_redelivered_total",
 		Help: "Stream messages delivered to the archiver more than once.",
 	}))
 	// ArchiverBatchSize is the number of messages in each database write.
-	ArchiverBatchSize = register(prometheus.NewHistogram(prometheus.HistogramOpts{
+	ArchiverBatchSize = in(Archiver, prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: namespace, Subsystem: "archiver", Name: "batch_size",
 		Help:    "Messages written to the database in one batch.",
 		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
 	}))
 	// ArchiverCommit times each batch's write and commit.
-	ArchiverCommit = register(prometheus.NewHistogram(prometheus.HistogramOpts{
+	ArchiverCommit = in(Archiver, prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: namespace, Subsystem: "archiver", Name: "commit_seconds",
 		Help:    "Time to write and commit one batch of messages.",
 		Buckets: latencyBuckets,
 	}))
 	// ArchiverPending is the number of stream messages the consumer has
 	// yet to receive, as of the last message it received.
-	ArchiverPending = register(prometheus.NewGauge(prometheus.GaugeOpts{
+	ArchiverPending = in(Archiver, prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Subsystem: "archiver", Name: "consumer_pending",
 		Help: "Stream messages not yet delivered to the archiver's consumer, as of its last delivery.",
 	}))
 	// ArchiverDBErrors counts failed database writes of messages.
-	ArchiverDBErrors = register(prometheus.NewCounter(prometheus.CounterOpts{
+	ArchiverDBErrors = in(Archiver, prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "archiver", Name: "database_errors_total",
 		Help: "Failed database writes of stream messages.",
 	}))

@@ -23,21 +23,21 @@ var Results = []string{
 
 // Auth metrics: logins, refreshes and revocations by result.
 var (
-	authLogins = register(prometheus.NewCounterVec(prometheus.CounterOpts{
+	authLogins = in(Auth, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "auth", Name: "logins_total",
 		Help: "Password logins, by result.",
 	}, []string{"result"}))
-	authRefreshes = register(prometheus.NewCounterVec(prometheus.CounterOpts{
+	authRefreshes = in(Auth, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "auth", Name: "refreshes_total",
 		Help: "Token refreshes, by result.",
 	}, []string{"result"}))
-	authRevocations = register(prometheus.NewCounterVec(prometheus.CounterOpts{
+	authRevocations = in(Auth, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "auth", Name: "revocations_total",
 		Help: "Requests to revoke one session or all of a user's, by result.",
 	}, []string{"result"}))
 
 	// AuthThrottled counts requests refused with 429.
-	AuthThrottled = register(prometheus.NewCounter(prometheus.CounterOpts{
+	AuthThrottled = in(Auth, prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "auth", Name: "throttled_total",
 		Help: "Requests refused with 429 for too many failed attempts.",
 	}))

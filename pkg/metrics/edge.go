@@ -9,61 +9,61 @@ import (
 // Edge metrics: sockets, subscriptions and the live message path.
 var (
 	// EdgeConnections is the number of open sockets.
-	EdgeConnections = register(prometheus.NewGauge(prometheus.GaugeOpts{
+	EdgeConnections = in(Edge, prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Subsystem: "edge", Name: "connections",
 		Help: "WebSockets open on this edge.",
 	}))
 	// EdgeSubscriptions is the number of (socket, chat) subscriptions.
-	EdgeSubscriptions = register(prometheus.NewGauge(prometheus.GaugeOpts{
+	EdgeSubscriptions = in(Edge, prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Subsystem: "edge", Name: "subscriptions",
 		Help: "Chat subscriptions of the sockets on this edge.",
 	}))
 	// EdgeChats is the number of chats with at least one local
 	// subscriber, which is the number of NATS subscriptions the hub holds.
-	EdgeChats = register(prometheus.NewGauge(prometheus.GaugeOpts{
+	EdgeChats = in(Edge, prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Subsystem: "edge", Name: "chats",
 		Help: "Chats with at least one subscriber on this edge.",
 	}))
 	// EdgeFanout times one live message from its arrival from NATS until
 	// it is queued for every local subscriber: once per message per edge.
-	EdgeFanout = register(prometheus.NewHistogram(prometheus.HistogramOpts{
+	EdgeFanout = in(Edge, prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: namespace, Subsystem: "edge", Name: "fanout_seconds",
 		Help:    "Time from a live message's arrival from NATS to its queueing for every local socket.",
 		Buckets: latencyBuckets,
 	}))
 	// EdgeSendAck times a send from its frame to its ack, membership
 	// check and JetStream's store included.
-	EdgeSendAck = register(prometheus.NewHistogram(prometheus.HistogramOpts{
+	EdgeSendAck = in(Edge, prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: namespace, Subsystem: "edge", Name: "send_ack_seconds",
 		Help:    "Time from a send frame to its ack, once JetStream has stored the message.",
 		Buckets: latencyBuckets,
 	}))
 	// EdgeSlowDisconnects counts sockets closed for not reading fast
 	// enough.
-	EdgeSlowDisconnects = register(prometheus.NewCounter(prometheus.CounterOpts{
+	EdgeSlowDisconnects = in(Edge, prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "edge", Name: "slow_consumer_disconnects_total",
 		Help: "Sockets closed because they did not read their messages fast enough.",
 	}))
 	// EdgeLiveGaps counts live messages that arrived with others missing
 	// before them; subscribers recover them from the stream.
-	EdgeLiveGaps = register(prometheus.NewCounter(prometheus.CounterOpts{
+	EdgeLiveGaps = in(Edge, prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "edge", Name: "live_gaps_total",
 		Help: "Live messages that arrived from NATS with earlier ones missing.",
 	}))
 
-	edgeClosed = register(prometheus.NewCounterVec(prometheus.CounterOpts{
+	edgeClosed = in(Edge, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "edge", Name: "connections_closed_total",
 		Help: "Sockets closed, by WebSocket close code (\"other\" for codes not listed).",
 	}, []string{"code"}))
-	edgeReceived = register(prometheus.NewCounterVec(prometheus.CounterOpts{
+	edgeReceived = in(Edge, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "edge", Name: "frames_received_total",
 		Help: "Client objects received, by type; \"invalid\" for malformed or unknown ones.",
 	}, []string{"type"}))
-	edgeSent = register(prometheus.NewCounterVec(prometheus.CounterOpts{
+	edgeSent = in(Edge, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "edge", Name: "frames_sent_total",
 		Help: "Server objects sent, by type; packed objects count one each.",
 	}, []string{"type"}))
-	edgeAuthFailures = register(prometheus.NewCounterVec(prometheus.CounterOpts{
+	edgeAuthFailures = in(Edge, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "edge", Name: "auth_failures_total",
 		Help: "Socket authentications refused, by reason.",
 	}, []string{"reason"}))

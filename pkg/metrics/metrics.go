@@ -1,9 +1,8 @@
 // Package metrics defines every Prometheus metric Parley exports, in one
 // place, so that names, labels and buckets are reviewed together and the
-// README's table can be checked against them. Metrics register with the
-// default registry when the package loads; pkg/service serves them on
-// /metrics next to the Go runtime and process collectors that registry
-// already holds.
+// README's table can be checked against them. Metrics live in the default
+// registry, which pkg/service serves on /metrics next to the Go runtime
+// and process collectors it already holds.
 //
 // Labels only ever take values from fixed sets written here (close codes,
 // frame types, results), never user ids, chat URIs or other values a
@@ -13,24 +12,46 @@
 package metrics
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // namespace starts every metric name.
 const namespace = "parley"
 
-// all lists what init registers.
-var all []prometheus.Collector
+// Group is the metrics of one service. Each command registers the groups
+// it runs, so that a service exports only its own; the metrics every
+// service shares are registered when the package loads. Code may update a
+// metric whose group is not registered: it is counted and not exported.
+type Group struct {
+	once       sync.Once
+	collectors []prometheus.Collector
+}
 
-// register remembers c for init and returns it, so that each metric is
-// declared and registered in one statement.
-func register[C prometheus.Collector](c C) C {
-	all = append(all, c)
+// The groups.
+var (
+	Edge     = &Group{}
+	Auth     = &Group{}
+	Archiver = &Group{}
+	common   = &Group{}
+)
+
+// Register adds g's metrics to the default registry; later calls do
+// nothing.
+func (g *Group) Register() {
+	g.once.Do(func() { prometheus.MustRegister(g.collectors...) })
+}
+
+// in adds c to g and returns it, so that each metric is declared and
+// grouped in one statement.
+func in[C prometheus.Collector](g *Group, c C) C {
+	g.collectors = append(g.collectors, c)
 	return c
 }
 
 func init() {
-	prometheus.MustRegister(all...)
+	common.Register()
 }
 
 // children resolves one child of vec for each value of its only label.

@@ -15,6 +15,35 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+func TestMain(m *testing.M) {
+	for _, g := range []*Group{Edge, Auth, Archiver, Edge} {
+		g.Register() // twice for the edge: a second call must do nothing
+	}
+	os.Exit(m.Run())
+}
+
+// TestGroups checks that each service's group holds its metrics and no
+// other's.
+func TestGroups(t *testing.T) {
+	groups := map[string]*Group{"parley_edge_": Edge, "parley_auth_": Auth, "parley_archiver_": Archiver}
+	for prefix, g := range groups {
+		reg := prometheus.NewPedanticRegistry()
+		reg.MustRegister(g.collectors...)
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(mfs) < 4 {
+			t.Errorf("%s group gathers %d families, want at least 4", prefix, len(mfs))
+		}
+		for _, mf := range mfs {
+			if !strings.HasPrefix(mf.GetName(), prefix) {
+				t.Errorf("%s is in the %s group", mf.GetName(), prefix)
+			}
+		}
+	}
+}
+
 // touchVectors gives each vector without fixed children one, so that it
 // is gathered.
 func touchVectors() {

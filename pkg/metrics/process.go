@@ -16,33 +16,33 @@ var Version = ""
 
 // Metrics of every service: build, readiness, HTTP and NATS.
 var (
-	buildInfo = register(prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	buildInfo = in(common, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
 		Help: "Always 1; the labels say which build of Parley this process runs.",
 	}, []string{"version", "goversion", "revision"}))
 
-	ready = register(prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	ready = in(common, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "ready",
 		Help: "1 while the service is ready for work, 0 while not or draining, as of its last readiness check.",
 	}, []string{"service"}))
-	dependencyUp = register(prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	dependencyUp = in(common, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "dependency_up",
 		Help: "1 when a dependency answered the last readiness check, else 0.",
 	}, []string{"dependency"}))
 
-	httpRequests = register(prometheus.NewCounterVec(prometheus.CounterOpts{
+	httpRequests = in(common, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "http", Name: "requests_total",
 		Help: "HTTP requests answered, by method and status code.",
 	}, []string{"method", "code"}))
 	// HTTPDuration times HTTP requests, from the first byte read to the
 	// handler's return; a WebSocket's request ends at the upgrade.
-	HTTPDuration = register(prometheus.NewHistogram(prometheus.HistogramOpts{
+	HTTPDuration = in(common, prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: namespace, Subsystem: "http", Name: "request_seconds",
 		Help:    "Time to answer an HTTP request; a WebSocket's ends at the upgrade.",
 		Buckets: latencyBuckets,
 	}))
 
-	natsConns = register(&natsCollector{
+	natsConns = in(common, &natsCollector{
 		connected: prometheus.NewDesc("parley_nats_connected",
 			"NATS connections of this process that are connected now.", nil, nil),
 		conns: prometheus.NewDesc("parley_nats_connections",

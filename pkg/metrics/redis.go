@@ -14,14 +14,14 @@ import (
 // and the archiver when given a denylist.
 var (
 	// RedisDuration times Redis commands and pipelines.
-	RedisDuration = register(prometheus.NewHistogram(prometheus.HistogramOpts{
+	RedisDuration = in(common, prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: namespace, Subsystem: "redis", Name: "request_seconds",
 		Help:    "Time of a Redis command or pipeline, answered or failed.",
 		Buckets: latencyBuckets,
 	}))
 	// RedisErrors counts Redis commands and pipelines that failed; a key
 	// that is not there is an answer, not a failure.
-	RedisErrors = register(prometheus.NewCounter(prometheus.CounterOpts{
+	RedisErrors = in(common, prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: namespace, Subsystem: "redis", Name: "errors_total",
 		Help: "Redis commands and pipelines that failed, connections that could not be made included.",
 	}))

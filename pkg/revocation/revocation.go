@@ -2,7 +2,9 @@
 // session ids and used refresh-token ids, each entry expiring when what it
 // blocks would have expired anyway. Two implementations share one
 // contract: Redis for clusters and an in-process map for the all-in-one.
-// Both are safe for concurrent use.
+// It also carries the NATS announcement of each revocation, by which
+// edges close the sockets of a revoked session at once. Denylists and
+// Announce are safe for concurrent use.
 package revocation
 
 import (

@@ -8,16 +8,31 @@
 // message on "parley.live.U" with the headers Nats-Sequence (the stream
 // sequence) and Nats-Last-Sequence (the previous stored sequence on the
 // same subject). Edges subscribe to the live subject of each chat they
-// serve, with core NATS.
+// serve, with core NATS. Keying subjects by chat URI is what lets an edge
+// follow only the chats its sockets follow, lets a replay read one chat
+// with a subject filter, and lets the stream answer "newest message of
+// chat U" from its per-subject index. A URI holds no dot (it is URL-safe
+// base64), so it is always exactly one subject token. Messages the
+// archiver gives up on are kept in a second stream under "parley.dead.U".
 //
 // Order. The stream sequence is the message id. The stream leader assigns
 // sequences one at a time and republishes in that order, so every edge
 // sees a chat's messages in id order, whichever edge published them: when
-// two edges publish to one chat at the same instant, whichever the leader
-// stores first gets the lower id, and everyone sees it first. Because the
-// live copy is sent only after the message is stored, no subscriber ever
-// sees a message that a crash could lose. Nats-Last-Sequence lets a
-// subscriber notice a gap and ask the stream for what it missed.
+// two edges publish to one chat at the same instant, the two publishes
+// reach the leader over two connections, the leader stores whichever it
+// takes first under the lower sequence, and republishes it first; the
+// second gets the next sequence. No edge decides the order, so no two
+// edges can disagree on it. Because the live copy is sent only after the
+// message is stored (in a cluster, after a quorum of replicas has it), no
+// subscriber ever sees a message that a crash could lose.
+// Nats-Last-Sequence lets a subscriber notice a gap and ask the stream for
+// what it missed.
+//
+// Duplicates. A message with a client_id carries the Nats-Msg-Id header
+// "chat/user/client_id"; the leader drops a second message with the same
+// header within the dedupe window and answers with the first one's
+// sequence. Past the window only the archive remembers a client_id, which
+// is why senders go through the history package's Publish.
 package stream
 
 import (
@@ -26,6 +41,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -37,10 +53,17 @@ import (
 // Name is the JetStream stream that holds chat messages.
 const Name = "PARLEY_MESSAGES"
 
+// DeadName is the stream that keeps messages the archiver gave up on.
+const DeadName = "PARLEY_DEAD"
+
 const (
 	chatPrefix = "parley.chat."
 	livePrefix = "parley.live."
+	deadPrefix = "parley.dead."
 )
+
+// AllChats matches the stored subject of every chat.
+const AllChats = chatPrefix + "*"
 
 // Subject is where messages of chat uri are published and stored.
 func Subject(uri string) string { return chatPrefix + uri }
@@ -48,14 +71,40 @@ func Subject(uri string) string { return chatPrefix + uri }
 // LiveSubject is where the stream republishes chat uri's stored messages.
 func LiveSubject(uri string) string { return livePrefix + uri }
 
-// Config sets the stream's limits. The zero value is a single-replica
-// stream keeping a week of messages, up to 10 GiB.
-type Config struct {
-	Replicas   int
-	MaxAge     time.Duration
-	MaxBytes   int64
-	Duplicates time.Duration // JetStream's dedupe window; 2m when zero
+// DeadSubject is where the dead-letter stream keeps chat uri's messages.
+func DeadSubject(uri string) string { return deadPrefix + uri }
+
+// ChatOf returns the chat URI of a stored or live subject, or "" for any
+// other subject.
+func ChatOf(subject string) string {
+	for _, p := range []string{chatPrefix, livePrefix, deadPrefix} {
+		if uri, ok := strings.CutPrefix(subject, p); ok {
+			return uri
+		}
+	}
+	return ""
 }
+
+// Config sets the stream's limits. The zero value is a single-replica
+// stream keeping a week of messages, up to 10 GiB, and dead letters for
+// 30 days.
+type Config struct {
+	// Replicas is how many servers hold each message: 1 on one machine,
+	// 3 in a cluster, where an acknowledged message then survives the
+	// loss of any one server.
+	Replicas int
+	// MaxAge and MaxBytes bound what the stream keeps; the oldest
+	// messages go first. Replays older than that come from the archive.
+	MaxAge   time.Duration
+	MaxBytes int64
+	// Duplicates is JetStream's dedupe window; 2m when zero.
+	Duplicates time.Duration
+	// DeadMaxAge is how long dead letters are kept; 30 days when zero.
+	DeadMaxAge time.Duration
+}
+
+// DedupeWindow is the dedupe window c gives the stream.
+func (c Config) DedupeWindow() time.Duration { return c.withDefaults().Duplicates }
 
 func (c Config) withDefaults() Config {
 	if c.Replicas == 0 {
@@ -70,7 +119,31 @@ func (c Config) withDefaults() Config {
 	if c.Duplicates == 0 {
 		c.Duplicates = 2 * time.Minute
 	}
+	if c.DeadMaxAge == 0 {
+		c.DeadMaxAge = 30 * 24 * time.Hour
+	}
 	return c
+}
+
+// EnsureDead creates the dead-letter stream, or updates it to cfg, and
+// returns it. Nothing ages it out but DeadMaxAge, so an operator has time
+// to look at what failed and replay it.
+func EnsureDead(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.Stream, error) {
+	cfg = cfg.withDefaults()
+	s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        DeadName,
+		Description: "Parley chat messages the archiver could not store",
+		Subjects:    []string{deadPrefix + "*"},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Replicas:    cfg.Replicas,
+		MaxAge:      cfg.DeadMaxAge,
+		Duplicates:  time.Hour,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating stream %s: %w", DeadName, err)
+	}
+	return s, nil
 }
 
 // Ensure creates the stream, or updates it to cfg, and returns it.
@@ -79,7 +152,7 @@ func Ensure(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.
 	s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        Name,
 		Description: "Parley chat messages",
-		Subjects:    []string{chatPrefix + "*"},
+		Subjects:    []string{AllChats},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
@@ -88,7 +161,7 @@ func Ensure(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.
 		MaxBytes:    cfg.MaxBytes,
 		Duplicates:  cfg.Duplicates,
 		RePublish: &jetstream.RePublish{
-			Source:      chatPrefix + "*",
+			Source:      AllChats,
 			Destination: livePrefix + "{{wildcard(1)}}",
 		},
 	})
@@ -115,7 +188,8 @@ type Published struct {
 
 // Publish stores p in the stream and returns once JetStream has stored it.
 // A message with a client_id is deduplicated by chat, user and client_id
-// within the stream's dedupe window.
+// within the stream's dedupe window; past it, only the archive knows, so
+// senders call history.Publish, which asks the archive first.
 func Publish(ctx context.Context, js jetstream.JetStream, p Payload) (Published, error) {
 	data, err := json.Marshal(p)
 	if err != nil {
@@ -126,14 +200,46 @@ func Publish(ctx context.Context, js jetstream.JetStream, p Payload) (Published,
 	if p.ClientID != nil {
 		// The user id is inside the key so that one user's client_id can
 		// never collide with, and so swallow, another user's message.
-		msg.Header.Set(jetstream.MsgIDHeader,
-			p.Chat+"/"+strconv.FormatInt(p.User.ID, 10)+"/"+*p.ClientID)
+		msg.Header.Set(jetstream.MsgIDHeader, MsgID(p.Chat, p.User.ID, *p.ClientID))
 	}
-	ack, err := js.PublishMsg(ctx, msg)
+	ack, err := publishMsg(ctx, js, msg)
 	if err != nil {
 		return Published{}, fmt.Errorf("publishing to %s: %w", msg.Subject, err)
 	}
 	return Published{ID: int64(ack.Sequence), Duplicate: ack.Duplicate}, nil
+}
+
+// MsgID is the dedupe key of a message a user sent with a client_id.
+func MsgID(chat string, user int64, clientID string) string {
+	return chat + "/" + strconv.FormatInt(user, 10) + "/" + clientID
+}
+
+// errInProcess is JetStream's code for a publish whose Nats-Msg-Id
+// matches one the clustered leader has proposed but not yet stored.
+const errInProcess = 10158
+
+// publishMsg publishes msg, asking again while a clustered stream is
+// still storing an earlier copy of it: the two arrived together, and once
+// the first is stored the answer is a duplicate with its sequence, which
+// is what the sender needs. A single server never answers so, since it
+// stores one message at a time.
+func publishMsg(ctx context.Context, js jetstream.JetStream, msg *nats.Msg) (*jetstream.PubAck, error) {
+	wait := 5 * time.Millisecond
+	for {
+		ack, err := js.PublishMsg(ctx, msg)
+		var apiErr *jetstream.APIError
+		if !errors.As(err, &apiErr) || apiErr.ErrorCode != errInProcess {
+			return ack, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("waiting for an earlier copy to be stored: %w", ctx.Err())
+		case <-t.C:
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
 }
 
 // ErrMalformed marks a stream message that cannot be decoded.

@@ -1,7 +1,7 @@
 // Package throttle limits repeated failures, such as failed logins, per
 // key. A Limiter is the contract; Memory keeps the counts in this process,
-// and a shared store can implement the same three calls later so that
-// every replica sees one count. Memory is safe for concurrent use.
+// and Redis keeps them in Redis, so that every replica of a service sees
+// one count. Both are safe for concurrent use.
 package throttle
 
 import (

@@ -201,3 +201,50 @@ func TestLoadOrCreateFileKeepsTheKey(t *testing.T) {
 		t.Fatal("ParsePEM accepted text without a key")
 	}
 }
+
+func TestLoadKeysEnvironmentFirst(t *testing.T) {
+	a, b, c := genKey(t), genKey(t), genKey(t)
+	pemOf := func(k Key) []byte {
+		data, err := k.MarshalPEM()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	file := filepath.Join(t.TempDir(), "keys.pem")
+	if err := os.WriteFile(file, append(pemOf(c), pemOf(a)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		env   string
+		files []string
+		want  []Key
+	}{
+		{"environment only", string(pemOf(a)) + string(pemOf(b)), nil, []Key{a, b}},
+		{"files only", "", []string{file}, []Key{c, a}},
+		{"environment before files, once each", string(pemOf(b)) + string(pemOf(a)),
+			[]string{file}, []Key{b, a, c}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := LoadKeys(tt.env, tt.files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d keys, want %d", len(got), len(tt.want))
+			}
+			for i := range got {
+				if got[i].ID != tt.want[i].ID {
+					t.Fatalf("key %d is %s, want %s", i, got[i].ID, tt.want[i].ID)
+				}
+			}
+		})
+	}
+	for _, bad := range []string{"", "not a key", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"} {
+		if _, err := LoadKeys(bad, nil); err == nil {
+			t.Errorf("LoadKeys(%q) found keys", bad)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -102,6 +103,37 @@ func LoadFiles(paths []string) ([]Key, error) {
 		keys = append(keys, ks...)
 	}
 	return keys, nil
+}
+
+// LoadKeys gathers the signing keys of a deployment: first those in
+// pemText (the PEM blocks of PARLEY_SIGNING_KEYS), then those in each of
+// files, in order. The first key gathered signs new tokens; the rest only
+// verify, which is how a new key is rolled in ahead of the old one and
+// the old one kept until its last tokens expire. A key given twice
+// counts once, at its first place.
+func LoadKeys(pemText string, files []string) ([]Key, error) {
+	var keys []Key
+	if strings.TrimSpace(pemText) != "" {
+		ks, err := ParsePEM([]byte(pemText))
+		if err != nil {
+			return nil, fmt.Errorf("signing keys from the environment: %w", err)
+		}
+		keys = ks
+	}
+	ks, err := LoadFiles(files)
+	if err != nil {
+		return nil, err
+	}
+	keys = append(keys, ks...)
+	if len(keys) == 0 {
+		return nil, errors.New("no signing key given")
+	}
+	seen := map[string]bool{}
+	return slices.DeleteFunc(keys, func(k Key) bool {
+		dup := seen[k.ID]
+		seen[k.ID] = true
+		return dup
+	}), nil
 }
 
 // LoadOrCreateFile reads the keys in path, or generates one and writes it

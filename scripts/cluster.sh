@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Runs Parley's cluster topology on one machine: three NATS servers with
+# JetStream (the stream at 3 replicas), one auth, two archivers and two
+# edges, against the local Redis and PostgreSQL.
+#
+#   scripts/cluster.sh start   # builds, starts, waits; Ctrl-C stops everything
+#   scripts/cluster.sh stop    # stops a cluster started from another terminal
+#   scripts/cluster.sh status  # what is running
+#
+# Settings (environment):
+#   PARLEY_CLUSTER_DIR   data, logs and pid files        ./data/cluster
+#   PARLEY_DATABASE_URL  PostgreSQL for auth and archiver postgres://127.0.0.1:5432/parley_cluster?sslmode=disable
+#   PARLEY_REDIS_URL     Redis                            redis://127.0.0.1:6379/0
+#   PARLEY_NATS_SYNC     JetStream's sync_interval        always
+#
+# Ports: NATS 4222-4224 (routes 6222-6224, monitoring 8222-8224), auth
+# 8001, archivers 8002 and 8003, edges 8010 and 8011. `parley bench` with
+# the cluster's URLs is printed once everything is ready.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+DIR=${PARLEY_CLUSTER_DIR:-$PWD/data/cluster}
+DB=${PARLEY_DATABASE_URL:-postgres://127.0.0.1:5432/parley_cluster?sslmode=disable}
+REDIS=${PARLEY_REDIS_URL:-redis://127.0.0.1:6379/0}
+# "always" makes every node fsync each message before it counts towards
+# the quorum that acknowledges it; the README's "Delivery guarantees"
+# section gives the measured cost and what each setting survives.
+SYNC=${PARLEY_NATS_SYNC:-always}
+NATS_URLS=nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.0.1:4224
+BIN=$DIR/bin
+
+log() { printf 'cluster: %s\n' "$*" >&2; }
+
+build() {
+	mkdir -p "$BIN"
+	log "building the commands and nats-server"
+	go build -o "$BIN/" ./cmd/parley ./cmd/edge ./cmd/auth ./cmd/archiver
+	# nats-server is a tool dependency of the module: no install needed.
+	go build -o "$BIN/nats-server" github.com/nats-io/nats-server/v2
+}
+
+# create_db makes the default database when psql can reach the server;
+# a database named in PARLEY_DATABASE_URL is expected to exist.
+create_db() {
+	if [ -n "${PARLEY_DATABASE_URL:-}" ] || ! command -v psql >/dev/null; then
+		return
+	fi
+	psql -q "postgres://127.0.0.1:5432/postgres?sslmode=disable" \
+		-c 'CREATE DATABASE parley_cluster' 2>/dev/null || true
+}
+
+nats_conf() {
+	local i=$1 routes=""
+	for j in 1 2 3; do routes="$routes nats://127.0.0.1:$((6221 + j))"; done
+	cat <<EOF
+server_name: n$i
+listen: 127.0.0.1:$((4221 + i))
+http: 127.0.0.1:$((8221 + i))
+jetstream {
+  store_dir: "$DIR/nats$i"
+  sync_interval: $SYNC
+}
+cluster {
+  name: parley
+  listen: 127.0.0.1:$((6221 + i))
+  routes: [$routes ]
+}
+EOF
+}
+
+# spawn NAME CMD... starts a process in the background with its output in
+# NAME.log and its pid in NAME.pid.
+spawn() {
+	local name=$1
+	shift
+	"$@" >"$DIR/$name.log" 2>&1 &
+	echo $! >"$DIR/$name.pid"
+	log "started $name (pid $!)"
+}
+
+wait_ready() {
+	local name=$1 url=$2
+	for _ in $(seq 1 300); do
+		if curl -fs "$url" >/dev/null 2>&1; then return 0; fi
+		if ! kill -0 "$(cat "$DIR/$name.pid")" 2>/dev/null; then
+			log "$name exited; the end of $DIR/$name.log:"
+			tail -20 "$DIR/$name.log" >&2
+			return 1
+		fi
+		sleep 0.2
+	done
+	log "$name not ready at $url"
+	return 1
+}
+
+start() {
+	if status >/dev/null 2>&1; then
+		log "a cluster is already running in $DIR; stop it first"
+		exit 1
+	fi
+	build
+	create_db
+	mkdir -p "$DIR"
+	[ -f "$DIR/signing.pem" ] || openssl genpkey -algorithm ed25519 -out "$DIR/signing.pem"
+	for i in 1 2 3; do
+		nats_conf "$i" >"$DIR/nats$i.conf"
+		spawn "nats$i" "$BIN/nats-server" -c "$DIR/nats$i.conf"
+	done
+	for i in 1 2 3; do wait_ready "nats$i" "http://127.0.0.1:$((8221 + i))/healthz?js-enabled-only=true"; done
+
+	export PARLEY_DATABASE_URL=$DB PARLEY_REDIS_URL=$REDIS PARLEY_NATS_URL=$NATS_URLS
+	export PARLEY_AUTH_URL=http://127.0.0.1:8001 PARLEY_LOG_FORMAT=text
+	PARLEY_ADDR=127.0.0.1:8001 PARLEY_SIGNING_KEY_FILES=$DIR/signing.pem spawn auth "$BIN/auth"
+	wait_ready auth http://127.0.0.1:8001/readyz
+	for port in 8002 8003; do
+		PARLEY_ADDR=127.0.0.1:$port PARLEY_STREAM_REPLICAS=3 spawn "archiver$port" "$BIN/archiver"
+	done
+	for port in 8002 8003; do wait_ready "archiver$port" "http://127.0.0.1:$port/readyz"; done
+	for port in 8010 8011; do
+		PARLEY_ADDR=127.0.0.1:$port spawn "edge$port" "$BIN/edge"
+	done
+	for port in 8010 8011; do wait_ready "edge$port" "http://127.0.0.1:$port/readyz"; done
+
+	log "ready; logs in $DIR. Load it with:"
+	log "  $BIN/parley bench -auth-url http://127.0.0.1:8001 -api-url http://127.0.0.1:8002 \\"
+	log "    -edges http://127.0.0.1:8010,http://127.0.0.1:8011 -duration 60s"
+}
+
+# stop sends SIGTERM to the services, edges first and NATS last, and
+# waits for each to drain.
+stop() {
+	local order="edge8010 edge8011 archiver8002 archiver8003 auth nats1 nats2 nats3"
+	for name in $order; do
+		local f=$DIR/$name.pid
+		[ -f "$f" ] || continue
+		local pid
+		pid=$(cat "$f")
+		if kill -TERM "$pid" 2>/dev/null; then
+			for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+			if kill -0 "$pid" 2>/dev/null; then
+				log "$name did not stop in 20s; killing it"
+				kill -KILL "$pid" 2>/dev/null || true
+			fi
+			log "stopped $name"
+		fi
+		rm -f "$f"
+	done
+}
+
+status() {
+	local running=1
+	for f in "$DIR"/*.pid; do
+		[ -f "$f" ] || continue
+		if kill -0 "$(cat "$f")" 2>/dev/null; then
+			echo "$(basename "$f" .pid) running (pid $(cat "$f"))"
+			running=0
+		fi
+	done
+	return $running
+}
+
+case "${1:-start}" in
+start)
+	trap 'stop; exit 0' INT TERM
+	start || { stop; exit 1; }
+	# Stay in the foreground so Ctrl-C stops everything; a process that
+	# dies on its own is reported, and the rest keep running.
+	while true; do
+		sleep 1 &
+		wait $! || true
+		for f in "$DIR"/*.pid; do
+			[ -f "$f" ] || continue
+			if ! kill -0 "$(cat "$f")" 2>/dev/null; then
+				log "$(basename "$f" .pid) exited; see its log"
+				rm -f "$f"
+			fi
+		done
+	done
+	;;
+stop) stop ;;
+status) status ;;
+*)
+	echo "usage: $0 [start|stop|status]" >&2
+	exit 2
+	;;
+esac
