@@ -2,7 +2,7 @@
 GO  ?= go
 NPM ?= npm
 
-.PHONY: run test web build test-go test-web test-browser vet chromium clean
+.PHONY: run test web build test-go test-web test-browser vet chromium clean cluster cluster-stop bench
 
 ## run: build the web client and start the all-in-one on http://localhost:8000
 run: web
@@ -38,6 +38,20 @@ web/node_modules: web/package.json web/package-lock.json
 ## build: the four commands, with the web client embedded, into bin/
 build: web
 	$(GO) build -o bin/ ./cmd/parley ./cmd/edge ./cmd/auth ./cmd/archiver
+
+## cluster: three NATS nodes, auth, two archivers and two edges on this machine,
+## against the local Redis and PostgreSQL; Ctrl-C (or make cluster-stop) stops them
+cluster:
+	scripts/cluster.sh start
+
+cluster-stop:
+	scripts/cluster.sh stop
+
+## bench: 60 seconds of load on the running cluster, then the checker
+## (BENCH_FLAGS adds to or overrides the flags, e.g. BENCH_FLAGS=-rate=400)
+bench:
+	$(GO) run ./cmd/parley bench -auth-url http://127.0.0.1:18001 -api-url http://127.0.0.1:18002 \
+		-edges http://127.0.0.1:18010,http://127.0.0.1:18011 -duration 60s $(BENCH_FLAGS)
 
 ## chromium: install Debian's Chromium for the browser tests (needs root)
 chromium:

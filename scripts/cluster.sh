@@ -13,8 +13,9 @@
 #   PARLEY_REDIS_URL     Redis                            redis://127.0.0.1:6379/0
 #   PARLEY_NATS_SYNC     JetStream's sync_interval        always
 #
-# Ports: NATS 4222-4224 (routes 6222-6224, monitoring 8222-8224), auth
-# 8001, archivers 8002 and 8003, edges 8010 and 8011. `parley bench` with
+# Ports: NATS 14222-14224 (routes 16222-16224, monitoring 18222-18224),
+# auth 18001, archivers 18002 and 18003, edges 18010 and 18011: away from
+# the usual ports, so a NATS or Parley already running here is no obstacle. `parley bench` with
 # the cluster's URLs is printed once everything is ready.
 set -euo pipefail
 
@@ -26,7 +27,7 @@ REDIS=${PARLEY_REDIS_URL:-redis://127.0.0.1:6379/0}
 # the quorum that acknowledges it; the README's "Delivery guarantees"
 # section gives the measured cost and what each setting survives.
 SYNC=${PARLEY_NATS_SYNC:-always}
-NATS_URLS=nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.0.1:4224
+NATS_URLS=nats://127.0.0.1:14222,nats://127.0.0.1:14223,nats://127.0.0.1:14224
 BIN=$DIR/bin
 
 log() { printf 'cluster: %s\n' "$*" >&2; }
@@ -45,25 +46,25 @@ create_db() {
 	if [ -n "${PARLEY_DATABASE_URL:-}" ] || ! command -v psql >/dev/null; then
 		return
 	fi
-	psql -q "postgres://127.0.0.1:5432/postgres?sslmode=disable" \
+	psql -q "postgres://127.0.0.1:5432/test?sslmode=disable" \
 		-c 'CREATE DATABASE parley_cluster' 2>/dev/null || true
 }
 
 nats_conf() {
 	local i=$1 routes=""
-	for j in 1 2 3; do routes="$routes nats://127.0.0.1:$((6221 + j))"; done
+	for j in 1 2 3; do routes="$routes${routes:+, }nats://127.0.0.1:$((16221 + j))"; done
 	cat <<EOF
 server_name: n$i
-listen: 127.0.0.1:$((4221 + i))
-http: 127.0.0.1:$((8221 + i))
+listen: 127.0.0.1:$((14221 + i))
+http: 127.0.0.1:$((18221 + i))
 jetstream {
   store_dir: "$DIR/nats$i"
   sync_interval: $SYNC
 }
 cluster {
   name: parley
-  listen: 127.0.0.1:$((6221 + i))
-  routes: [$routes ]
+  listen: 127.0.0.1:$((16221 + i))
+  routes: [ $routes ]
 }
 EOF
 }
@@ -106,30 +107,32 @@ start() {
 		nats_conf "$i" >"$DIR/nats$i.conf"
 		spawn "nats$i" "$BIN/nats-server" -c "$DIR/nats$i.conf"
 	done
-	for i in 1 2 3; do wait_ready "nats$i" "http://127.0.0.1:$((8221 + i))/healthz?js-enabled-only=true"; done
+	for i in 1 2 3; do
+		wait_ready "nats$i" "http://127.0.0.1:$((18221 + i))/healthz?js-enabled-only=true" || return 1
+	done
 
 	export PARLEY_DATABASE_URL=$DB PARLEY_REDIS_URL=$REDIS PARLEY_NATS_URL=$NATS_URLS
-	export PARLEY_AUTH_URL=http://127.0.0.1:8001 PARLEY_LOG_FORMAT=text
-	PARLEY_ADDR=127.0.0.1:8001 PARLEY_SIGNING_KEY_FILES=$DIR/signing.pem spawn auth "$BIN/auth"
-	wait_ready auth http://127.0.0.1:8001/readyz
-	for port in 8002 8003; do
+	export PARLEY_AUTH_URL=http://127.0.0.1:18001 PARLEY_LOG_FORMAT=text
+	PARLEY_ADDR=127.0.0.1:18001 PARLEY_SIGNING_KEY_FILES=$DIR/signing.pem spawn auth "$BIN/auth"
+	wait_ready auth http://127.0.0.1:18001/readyz || return 1
+	for port in 18002 18003; do
 		PARLEY_ADDR=127.0.0.1:$port PARLEY_STREAM_REPLICAS=3 spawn "archiver$port" "$BIN/archiver"
 	done
-	for port in 8002 8003; do wait_ready "archiver$port" "http://127.0.0.1:$port/readyz"; done
-	for port in 8010 8011; do
+	for port in 18002 18003; do wait_ready "archiver$port" "http://127.0.0.1:$port/readyz" || return 1; done
+	for port in 18010 18011; do
 		PARLEY_ADDR=127.0.0.1:$port spawn "edge$port" "$BIN/edge"
 	done
-	for port in 8010 8011; do wait_ready "edge$port" "http://127.0.0.1:$port/readyz"; done
+	for port in 18010 18011; do wait_ready "edge$port" "http://127.0.0.1:$port/readyz" || return 1; done
 
 	log "ready; logs in $DIR. Load it with:"
-	log "  $BIN/parley bench -auth-url http://127.0.0.1:8001 -api-url http://127.0.0.1:8002 \\"
-	log "    -edges http://127.0.0.1:8010,http://127.0.0.1:8011 -duration 60s"
+	log "  $BIN/parley bench -auth-url http://127.0.0.1:18001 -api-url http://127.0.0.1:18002 \\"
+	log "    -edges http://127.0.0.1:18010,http://127.0.0.1:18011 -duration 60s"
 }
 
 # stop sends SIGTERM to the services, edges first and NATS last, and
 # waits for each to drain.
 stop() {
-	local order="edge8010 edge8011 archiver8002 archiver8003 auth nats1 nats2 nats3"
+	local order="edge18010 edge18011 archiver18002 archiver18003 auth nats1 nats2 nats3"
 	for name in $order; do
 		local f=$DIR/$name.pid
 		[ -f "$f" ] || continue
@@ -168,13 +171,17 @@ start)
 	while true; do
 		sleep 1 &
 		wait $! || true
+		left=0
 		for f in "$DIR"/*.pid; do
 			[ -f "$f" ] || continue
+			left=1
 			if ! kill -0 "$(cat "$f")" 2>/dev/null; then
 				log "$(basename "$f" .pid) exited; see its log"
 				rm -f "$f"
 			fi
 		done
+		# Stopped from another terminal: nothing left to watch.
+		[ "$left" = 1 ] || exit 0
 	done
 	;;
 stop) stop ;;

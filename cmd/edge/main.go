@@ -66,6 +66,7 @@ func run(ctx context.Context, args []string) error {
 			drainWindow, grace)
 	}
 	cfg.AllowedOrigins = envflag.List(origins)
+	cfg.DrainWindow = drainWindow
 
 	nc, err := connect.NATS(natsURL, "parley-edge", log)
 	if err != nil {

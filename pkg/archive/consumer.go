@@ -12,6 +12,7 @@ import (
 
 	"github.com/parley-chat/parley/pkg/history"
 	"github.com/parley-chat/parley/pkg/membership"
+	"github.com/parley-chat/parley/pkg/metrics"
 	"github.com/parley-chat/parley/pkg/store"
 	"github.com/parley-chat/parley/pkg/stream"
 	"github.com/parley-chat/parley/pkg/wire"
@@ -250,9 +251,14 @@ func (b *batcher) store(ctx context.Context) {
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.s.cfg.AckWait)
 	defer cancel()
+	start := time.Now()
 	err := b.s.chats.AddMessages(wctx, b.msgs)
+	if err != nil {
+		metrics.ArchiverDBErrors.Inc()
+	}
 	switch {
 	case err == nil:
+		observeCommit(len(b.msgs), time.Since(start))
 		b.acked()
 	case b.s.databaseDown(wctx):
 		b.s.log.Error("archiving batch, database down", "messages", len(b.msgs), "err", err)
@@ -268,6 +274,7 @@ func (b *batcher) acked() {
 	for _, m := range b.kept {
 		b.s.ack(m)
 	}
+	metrics.ArchiverPersisted.Add(float64(len(b.kept)))
 	b.s.floor.committed()
 }
 
@@ -309,6 +316,9 @@ func (b *batcher) retry(ctx context.Context) bool {
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.s.cfg.AckWait)
 	defer cancel()
 	err := b.s.chats.AddMessages(wctx, b.msgs)
+	if err != nil {
+		metrics.ArchiverDBErrors.Inc()
+	}
 	switch {
 	case err == nil:
 		b.s.log.Info("archived held batch", "messages", len(b.msgs))
@@ -336,6 +346,7 @@ func (s *Service) databaseDown(ctx context.Context) bool {
 func (b *batcher) decode(ctx context.Context) {
 	b.msgs, b.kept = b.msgs[:0], b.kept[:0]
 	for _, m := range b.batch {
+		observeDelivery(m)
 		wm, err := stream.DecodeStored(m)
 		if err != nil {
 			b.s.bury(ctx, m, "malformed", err)
@@ -376,6 +387,9 @@ func (b *batcher) storeEach(ctx context.Context) {
 	failed := 0
 	for i, m := range b.kept {
 		err := b.s.chats.AddMessages(ctx, b.msgs[i:i+1])
+		if err != nil {
+			metrics.ArchiverDBErrors.Inc()
+		}
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			// Chats are never deleted and posting needs membership, so
@@ -387,6 +401,7 @@ func (b *batcher) storeEach(ctx context.Context) {
 			b.s.retryLater(ctx, m, err)
 		default:
 			b.s.ack(m)
+			metrics.ArchiverPersisted.Inc()
 		}
 	}
 	if failed < len(b.kept) {

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/parley-chat/parley/pkg/metrics"
 	"github.com/parley-chat/parley/pkg/store"
 	"github.com/parley-chat/parley/pkg/stream"
 	"github.com/parley-chat/parley/pkg/wire"
@@ -74,6 +75,7 @@ func (s *Service) bury(ctx context.Context, m jetstream.Msg, reason string, caus
 	s.log.Error("moved message to dead letters", "chat", chat, "id", id,
 		"reason", reason, "err", cause)
 	s.term(m, reason)
+	metrics.ArchiverDeadLetters.Inc()
 }
 
 // DeadLetter is a message the archiver gave up on.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/pkg/authn"
+	"github.com/parley-chat/parley/pkg/metrics"
 	"github.com/parley-chat/parley/pkg/password"
 	"github.com/parley-chat/parley/pkg/rest"
 	"github.com/parley-chat/parley/pkg/revocation"
@@ -195,12 +196,12 @@ func (s *Service) routes() http.Handler {
 	rt.Handle("POST", "/auth/users/", s.serve(s.signUp))
 	rt.Handle("POST", "/auth/users/create/", s.serve(s.signUp))
 	rt.Handle("GET", "/auth/users/me/", s.serve(s.me))
-	rt.Handle("POST", "/auth/jwt/create/", s.serve(s.login))
-	rt.Handle("POST", s.cfg.RefreshPath, s.serve(s.refresh))
+	rt.Handle("POST", "/auth/jwt/create/", s.serve(counted(metrics.AuthLogins, s.login)))
+	rt.Handle("POST", s.cfg.RefreshPath, s.serve(counted(metrics.AuthRefreshes, s.refresh)))
 	rt.Handle("POST", "/auth/jwt/verify/", s.serve(s.verify))
-	rt.Handle("POST", "/auth/jwt/revoke/", s.serve(s.revoke))
-	rt.Handle("POST", s.cfg.RefreshPath+"revoke/", s.serve(s.revoke))
-	rt.Handle("POST", "/auth/sessions/revoke-all/", s.serve(s.revokeAll))
+	rt.Handle("POST", "/auth/jwt/revoke/", s.serve(counted(metrics.AuthRevocations, s.revoke)))
+	rt.Handle("POST", s.cfg.RefreshPath+"revoke/", s.serve(counted(metrics.AuthRevocations, s.revoke)))
+	rt.Handle("POST", "/auth/sessions/revoke-all/", s.serve(counted(metrics.AuthRevocations, s.revokeAll)))
 	rt.Handle("GET", "/auth/jwks.json", http.HandlerFunc(s.jwks))
 	return rt
 }

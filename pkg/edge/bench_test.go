@@ -53,12 +53,18 @@ func benchSocketsWith(b *testing.B, d *websocket.Dialer, e *env, url, chat strin
 		if err := ws.WriteMessage(websocket.TextMessage, []byte(auth)); err != nil {
 			b.Fatal(err)
 		}
-		for got := 0; got < 2; {
+		// The ready and subscribed objects may come packed or apart.
+		var got []byte
+		for objs := 0; objs < 2; {
 			_, data, err := ws.ReadMessage()
 			if err != nil {
 				b.Fatal(err)
 			}
-			got += bytes.Count(data, newline) + 1
+			objs += bytes.Count(data, newline) + 1
+			got = append(append(got, data...), '\n')
+		}
+		if !bytes.Contains(got, []byte(`"type":"subscribed"`)) {
+			b.Fatalf("socket %d was not subscribed: %s", i, got)
 		}
 		socks[i] = ws
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/parley-chat/parley/pkg/hub"
+	"github.com/parley-chat/parley/pkg/metrics"
 	"github.com/parley-chat/parley/pkg/rest"
 	"github.com/parley-chat/parley/pkg/wire"
 )
@@ -119,6 +120,8 @@ func (s *Server) newConn(ws *websocket.Conn) *conn {
 // run is the reader goroutine.
 func (c *conn) run() {
 	defer c.s.wg.Done()
+	metrics.EdgeConnections.Inc()
+	defer metrics.EdgeConnections.Dec()
 	c.startClock()
 	err := c.readLoop()
 	c.finish(err)
@@ -178,10 +181,14 @@ func (c *conn) finish(err error) {
 	case errors.Is(err, websocket.ErrReadLimit):
 		// The reader has sent 1009 itself.
 		c.closing.Store(true)
+		metrics.EdgeClosed(websocket.CloseMessageTooBig).Inc()
 		c.linger()
 	case !c.authed && errors.As(err, &ne) && ne.Timeout():
+		metrics.EdgeAuthFailure(metrics.AuthTimeout).Inc()
 		c.closeWith(closeAuth, reasonNotAuth)
 		c.linger()
+	default:
+		metrics.EdgeClosed(peerCode(err)).Inc()
 	}
 	for _, sub := range c.subs {
 		sub.stop()
@@ -202,6 +209,7 @@ func (c *conn) closeWith(code int, reason string) {
 	if !c.closing.CompareAndSwap(false, true) {
 		return
 	}
+	metrics.EdgeClosed(code).Inc()
 	msg := websocket.FormatCloseMessage(code, reason)
 	// A failed close frame means the connection is broken or stuck; the
 	// reader finds out on its next read, at the latest when the grace

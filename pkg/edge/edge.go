@@ -71,6 +71,10 @@ type Config struct {
 	WriteTimeout time.Duration // 10s
 	// RequestTimeout bounds each call to NATS, JetStream or the archiver.
 	RequestTimeout time.Duration // 5s
+	// DrainWindow is the time over which Shutdown spreads closing the
+	// open sockets, so that their clients do not all reconnect to the
+	// other edges at once. Zero closes them all at once.
+	DrainWindow time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -107,7 +111,8 @@ func setDuration(d *time.Duration, def time.Duration) {
 // validate reports the first bad setting.
 func (c Config) validate() error {
 	switch {
-	case c.AuthTimeout < 0, c.PingInterval < 0, c.WriteTimeout < 0, c.RequestTimeout < 0:
+	case c.AuthTimeout < 0, c.PingInterval < 0, c.WriteTimeout < 0, c.RequestTimeout < 0,
+		c.DrainWindow < 0:
 		return errors.New("edge: timeouts and intervals must be positive")
 	case c.PongTimeout <= c.PingInterval:
 		return fmt.Errorf("edge: PongTimeout %v must exceed PingInterval %v",
@@ -237,9 +242,10 @@ func (s *Server) Ready() error {
 	return nil
 }
 
-// Shutdown stops taking sockets, closes every open one with 1012 and
-// waits for their goroutines. When ctx ends first, the remaining sockets
-// are cut without a closing handshake.
+// Shutdown stops taking sockets, closes every open one with 1012, spread
+// over Config.DrainWindow, and waits for their goroutines, which finish
+// the sends they have in flight. When ctx ends first, the remaining
+// sockets are cut without a closing handshake.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
@@ -251,9 +257,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	closed := make(chan struct{})
 	go func() {
 		defer close(closed)
-		for _, c := range conns {
-			c.closeWith(closeRestart, "server shutting down")
-		}
+		closeSpread(ctx, conns, s.cfg.DrainWindow)
 	}()
 	done := make(chan struct{})
 	go func() {

@@ -140,7 +140,7 @@ func (e *env) edge(cfg Config, opts ...func(*Deps)) (*Server, string) {
 	deps := Deps{
 		NC:      nc,
 		Authn:   e.auth,
-		Members: &membership.Client{NC: nc, Timeout: 2 * time.Second},
+		Members: &membership.Client{NC: nc, Timeout: 5 * time.Second},
 	}
 	for _, o := range opts {
 		o(&deps)

@@ -136,6 +136,7 @@ type errorFrame struct {
 // encode turns a server frame into a queue entry. The shapes above hold
 // only strings, numbers and wire.Time, which cannot fail to encode.
 func encode(v any) *hub.Frame {
+	countEncoded(v)
 	data, _ := json.Marshal(v)
 	return &hub.Frame{Data: data}
 }

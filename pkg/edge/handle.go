@@ -8,6 +8,7 @@ import (
 	"github.com/parley-chat/parley/pkg/authn"
 	"github.com/parley-chat/parley/pkg/hub"
 	"github.com/parley-chat/parley/pkg/membership"
+	"github.com/parley-chat/parley/pkg/metrics"
 	"github.com/parley-chat/parley/pkg/stream"
 	"github.com/parley-chat/parley/pkg/token"
 	"github.com/parley-chat/parley/pkg/wire"
@@ -19,7 +20,9 @@ func (c *conn) handle(data []byte) {
 		if c.closing.Load() {
 			return false
 		}
+		countReceived(f, err)
 		if !c.authed && (err != nil || f.Type != typeAuth) {
+			metrics.EdgeAuthFailure(metrics.AuthNotFirst).Inc()
 			c.closeWith(closeAuth, reasonNotAuth)
 			return false
 		}
@@ -81,6 +84,9 @@ func (c *conn) authenticate(raw string) {
 	// expiry would only buy a socket that closes at once.
 	if err == nil && !time.Now().Before(id.Claims.Expiry()) {
 		err = token.ErrExpired
+	}
+	if r := authFailure(err, err == nil && c.authed && id.User.ID != c.user.ID); r != "" {
+		metrics.EdgeAuthFailure(r).Inc()
 	}
 	switch {
 	case errors.Is(err, authn.ErrUnavailable) && !c.authed:
@@ -146,6 +152,7 @@ func (c *conn) member(chat, ref string) (membership.Reply, bool) {
 // send posts a message. The ack goes out only once JetStream has stored
 // it, so an acked message survives the loss of this edge.
 func (c *conn) send(f frame) {
+	start := time.Now()
 	ref := f.ref()
 	if f.ClientID != nil {
 		if err := wire.CheckClientID(*f.ClientID); err != nil {
@@ -175,4 +182,5 @@ func (c *conn) send(f frame) {
 		return
 	}
 	c.reply(encode(ackFrame{Type: "ack", ClientID: f.ClientID, ID: pub.ID}))
+	metrics.EdgeSendAck.Observe(time.Since(start).Seconds())
 }

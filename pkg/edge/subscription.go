@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/parley-chat/parley/pkg/hub"
+	"github.com/parley-chat/parley/pkg/metrics"
 )
 
 // subscription is one socket following one chat. It is the hub's
@@ -77,6 +78,7 @@ func (c *conn) subscribe(chat string, since *int64) {
 		c.subs = map[string]*subscription{}
 	}
 	c.subs[chat] = sub
+	metrics.EdgeSubscriptions.Inc()
 	sub.start(max(stored, rep.LastID), stored, since)
 }
 
@@ -176,6 +178,7 @@ func (sub *subscription) flush() {
 
 // stop ends the subscription and its replay.
 func (sub *subscription) stop() {
+	metrics.EdgeSubscriptions.Dec()
 	if sub.cancel != nil {
 		sub.cancel()
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/parley-chat/parley/pkg/hub"
+	"github.com/parley-chat/parley/pkg/metrics"
 )
 
 var newline = []byte{'\n'}
@@ -40,9 +41,11 @@ func (c *conn) writeLoop() {
 			c.parkWriter(true)
 			return
 		}
+		countWritten(items)
 		clear(items) // the frames may be large; do not keep them alive
 		spare = items
 		if slow {
+			metrics.EdgeSlowDisconnects.Inc()
 			c.closeWith(closeTryLater, "too slow")
 			c.parkWriter(true)
 			return

@@ -15,10 +15,12 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/parley-chat/parley/pkg/metrics"
 	"github.com/parley-chat/parley/pkg/stream"
 )
 
@@ -85,6 +87,7 @@ func (h *Hub) Subscribe(ctx context.Context, uri string, s Subscriber) error {
 	if !found {
 		c = newChat(uri)
 		h.chats[uri] = c
+		metrics.EdgeChats.Inc()
 	}
 	c.add(s)
 	h.mu.Unlock()
@@ -125,6 +128,7 @@ func (h *Hub) open(ctx context.Context, c *chat) {
 	switch {
 	case c.err != nil && current:
 		delete(h.chats, c.uri)
+		metrics.EdgeChats.Dec()
 	case c.err == nil && current:
 		c.sub = sub
 		return
@@ -146,6 +150,7 @@ func (h *Hub) Unsubscribe(uri string, s Subscriber) {
 		return
 	}
 	delete(h.chats, uri)
+	metrics.EdgeChats.Dec()
 	if c.sub != nil {
 		_ = c.sub.Unsubscribe() // a closed connection has no interest left to end
 	}
@@ -193,6 +198,7 @@ func (h *Hub) Close() {
 			_ = c.sub.Unsubscribe() // see Unsubscribe
 		}
 		delete(h.chats, uri)
+		metrics.EdgeChats.Dec()
 	}
 }
 
@@ -233,6 +239,7 @@ func (c *chat) remove(s Subscriber) int {
 // goroutine per subscription, in order, so last needs no lock.
 func (c *chat) handler(h *Hub) nats.MsgHandler {
 	return func(m *nats.Msg) {
+		start := time.Now()
 		f, err := c.frame(h, m)
 		if err != nil {
 			h.log.Error("dropping live message", "chat", c.uri, "err", err)
@@ -242,6 +249,8 @@ func (c *chat) handler(h *Hub) nats.MsgHandler {
 			return
 		}
 		c.fanout(f)
+		// Once per message and edge, however many subscribers it has.
+		metrics.EdgeFanout.Observe(time.Since(start).Seconds())
 	}
 }
 
@@ -270,6 +279,7 @@ func (c *chat) frame(h *Hub, m *nats.Msg) (*Frame, error) {
 	if prev := m.Header.Get(jetstream.LastSequenceHeader); last != 0 && prev != "" {
 		if p, err := strconv.ParseInt(prev, 10, 64); err == nil && p != last {
 			h.gaps.Add(1)
+			metrics.EdgeLiveGaps.Inc()
 			h.log.Warn("gap in live messages", "chat", c.uri,
 				"after", last, "missing_before", msg.ID, "expected_after", p)
 		}

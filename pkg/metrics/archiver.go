@@ -11,11 +11,12 @@ var (
 		Namespace: namespace, Subsystem: "archiver", Name: "messages_persisted_total",
 		Help: "Stream messages committed to the database and acknowledged.",
 	}))
-	// ArchiverDropped counts messages terminated because no retry could
-	// ever store them: malformed, or for a chat that does not exist.
-	ArchiverDropped = in(Archiver, prometheus.NewCounter(prometheus.CounterOpts{
-		Namespace: namespace, Subsystem: "archiver", Name: "messages_dropped_total",
-		Help: "Stream messages terminated without storing, because they never could be.",
+	// ArchiverDeadLetters counts messages moved to the dead-letter
+	// stream: malformed, for an unknown chat, or refused by the database
+	// on every try. They are not in history.
+	ArchiverDeadLetters = in(Archiver, prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: namespace, Subsystem: "archiver", Name: "dead_letters_total",
+		Help: "Stream messages moved to dead letters instead of history.",
 	}))
 	// ArchiverRedelivered counts messages the consumer received again
 	// after an earlier delivery was not acknowledged.

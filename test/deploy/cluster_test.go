@@ -308,6 +308,11 @@ func (lc *localCluster) serveIngress() string {
 		pr.SetURL(&url.URL{Scheme: "http", Host: in.addr})
 		pr.Out.Header.Set("X-Routed-To", in.component)
 	}}
+	// Tell the client where its request went.
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		resp.Header.Set("X-Routed-To", resp.Request.Header.Get("X-Routed-To"))
+		return nil
+	}
 	addr := freeAddr(t)
 	srv := &http.Server{Addr: addr, Handler: proxy}
 	done := make(chan error, 1)
@@ -357,7 +362,7 @@ func (lc *localCluster) routedTo(path string) string {
 		lc.t.Fatal(err)
 	}
 	resp.Body.Close()
-	return resp.Request.Header.Get("X-Routed-To")
+	return resp.Header.Get("X-Routed-To")
 }
 
 // password is the test users' password; the logs must never show it.

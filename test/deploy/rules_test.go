@@ -56,7 +56,7 @@ func TestAlertRules(t *testing.T) {
 	}
 	for _, want := range []string{
 		"ParleyNoReadyEdges", "ParleyConsumerLagGrowing", "ParleyMessagesNotPersisted",
-		"ParleyMessagesDropped", "ParleyLiveGaps", "ParleyAuthErrors", "ParleyRedisUnavailable",
+		"ParleyMessagesDeadLettered", "ParleyLiveGaps", "ParleyAuthErrors", "ParleyRedisUnavailable",
 	} {
 		if !slices.Contains(alerts, want) {
 			t.Errorf("alert %s is missing", want)

@@ -174,9 +174,10 @@ func waitStatus(t *testing.T, p *proc, url string, want int) {
 	}
 }
 
-// statusOf is the status of a GET of url, 0 when it fails.
+// statusOf is the status of a GET of url, 0 when it fails or takes
+// longer than five seconds.
 func statusOf(url string) int {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {

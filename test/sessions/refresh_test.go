@@ -154,11 +154,17 @@ func TestMovedRefreshPath(t *testing.T) {
 }
 
 // sameHeaders checks that two answers carry the same headers, but for
-// the date, which differs by the moment of asking.
+// the date and the request id, which differ with every request.
 func sameHeaders(t *testing.T, path string, got, want http.Header) {
 	t.Helper()
+	got, want = got.Clone(), want.Clone()
 	for _, h := range []http.Header{got, want} {
-		h.Del("Date")
+		for _, k := range []string{"Date", "X-Request-Id"} {
+			if len(h[k]) != 1 {
+				t.Fatalf("POST %s: %d %s headers", path, len(h[k]), k)
+			}
+			h.Del(k)
+		}
 	}
 	if len(got) != len(want) {
 		t.Fatalf("POST %s headers %v, want %v", path, got, want)

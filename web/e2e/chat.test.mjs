@@ -96,7 +96,7 @@ async function converse(ca, pa, pb) {
   assert.equal(await delivered(pb, 'Hello Bob').textContent(), fromAlice)
   assert.equal(await pb.locator('.message-list b').count(), 0)
   await delivered(pa, 'Hello Bob').waitFor()
-  assert.equal(await pa.locator('.message.pending').count(), 0)
+  assert.equal(await pa.locator('.message.outgoing').count(), 0)
 
   // Bob's reply reaches Alice live, and his arrival shows in her members.
   await sendMessage(pb, 'Hi Alice, Bob here')

@@ -238,16 +238,18 @@ export async function signInContext(context, prefix = 'user') {
 }
 
 // Locators every test uses.
+// A delivered message is one the server sent back, not one still on its
+// way out (.outgoing), whether or not it was acknowledged yet.
 export const delivered = (page, text) =>
-  page.locator('.message-list .message:not(.pending) .text', { hasText: text })
+  page.locator('.message-list .message:not(.outgoing) .text', { hasText: text })
 
 export const messageIds = (page) =>
   page
-    .locator('.message-list .message:not(.pending)')
+    .locator('.message-list .message:not(.outgoing)')
     .evaluateAll((els) => els.map((e) => Number(e.dataset.id)))
 
 export const messageTexts = (page) =>
-  page.locator('.message-list .message:not(.pending) .text').allTextContents()
+  page.locator('.message-list .message:not(.outgoing) .text').allTextContents()
 
 export async function sendMessage(page, text) {
   const box = page.getByLabel('Message', { exact: true })

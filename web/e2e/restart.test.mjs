@@ -80,7 +80,7 @@ test('a server restart loses nothing and shows nothing twice', async () => {
       await p.locator('.live.open').waitFor({ timeout: 30_000 })
       await p.locator('[data-role="offline"]').waitFor({ state: 'detached' })
       for (const text of said) await delivered(p, text).waitFor()
-      await p.locator('.message.pending').first().waitFor({ state: 'detached' })
+      await p.locator('.message.outgoing').first().waitFor({ state: 'detached' })
     }
 
     // And the conversation goes on.

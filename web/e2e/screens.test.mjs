@@ -99,7 +99,7 @@ for (const [label, viewport] of [['desktop', DESKTOP], ['360', PHONE]]) {
         await route.continue()
       })
       await page.goto(`/chat/${uri}`)
-      await page.locator('[data-screen="loader"] .spinner').waitFor()
+      await page.locator('[data-screen="loader"]', { hasText: 'Opening the chat' }).waitFor()
       await fitsWidth(page, viewport.width)
       await shot(page, `loader-${label}`)
       release()

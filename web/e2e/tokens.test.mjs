@@ -98,7 +98,7 @@ test('short-lived tokens are renewed in every tab without a hitch', async (t) =>
       assert.equal(await p.evaluate(() => window.__sockets), 1, 'the socket was never replaced')
       assert.equal(await p.locator('[data-role="me"]').count(), 1, 'still signed in')
       assert.equal(await p.locator('.banner').count(), 0, 'no error or offline banner')
-      assert.equal(await p.locator('.message.pending').count(), 0)
+      assert.equal(await p.locator('.message.outgoing').count(), 0)
     }
   })
 

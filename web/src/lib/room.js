@@ -12,12 +12,14 @@ export const CANNOT_JOIN = 'You may not join this chat.'
 //   phase     'loading' until members, history and the live subscription
 //             are all there (or the connection failed, which the view
 //             shows beside the history); then 'ready', or 'failed'
-//   error     why the chat could not be opened
+//   error     why the chat could not be opened; retryable when trying
+//             again may help
 //   notice    the latest problem reported by the live connection
 //   members   users, owner first
 //   messages  ascending by id, each id once
 //   hasMore   older history exists
-//   pending   [{ client_id, message, error }] sent but not yet seen back
+//   pending   [{ client_id, message, error, acked }] sent but not yet
+//             seen back; acked is the id once the server stored it
 // me is the signed-in user; defer runs a function soon (batching live
 // messages that arrive together into one update); onFresh gets the
 // messages each live delivery adds, never history.
@@ -33,6 +35,7 @@ export function createRoom({
   Object.assign(state, {
     phase: 'loading',
     error: '',
+    retryable: false,
     notice: '',
     members: [],
     messages: [],
@@ -57,7 +60,10 @@ export function createRoom({
     }
   }
 
+  // open enters the chat; after a failure that may pass (the network,
+  // the server) it may be called again.
   async function open() {
+    Object.assign(state, { phase: 'loading', error: '', retryable: false })
     try {
       state.members = (await enter()) ?? []
       const page = await api.history(uri)
@@ -66,7 +72,7 @@ export function createRoom({
       state.hasMore = Boolean(page?.has_more)
       follow()
     } catch (err) {
-      fail(problem(err))
+      fail(problem(err), !(err instanceof ApiError) || err.status >= 500)
     }
   }
 
@@ -77,9 +83,8 @@ export function createRoom({
     return errorText(err)
   }
 
-  function fail(why) {
-    state.phase = 'failed'
-    state.error = why
+  function fail(why, retryable = false) {
+    Object.assign(state, { phase: 'failed', error: why, retryable })
   }
 
   // follow subscribes from the newest id shown, so the server fills any
@@ -137,10 +142,16 @@ export function createRoom({
       })
   }
 
+  // acked marks a message stored. It stays where it is, no longer shown
+  // as being sent, until its own delivery takes its place; when that came
+  // first, it is simply gone.
   function acked(clientId, id) {
     if (state.messages.some((m) => m.id === id)) {
       state.pending = state.pending.filter((p) => p.client_id !== clientId)
+      return
     }
+    const p = state.pending.find((x) => x.client_id === clientId)
+    if (p) p.acked = id
   }
 
   // failed takes an error frame about one of this chat's sends or about

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { CANNOT_JOIN, NOT_FOUND, createRoom } from './room.js'
-import { ApiError } from './errors.js'
+import { ApiError, NetworkError } from './errors.js'
 
 const FORBIDDEN = 'You do not have permission to perform this action.'
 const ann = { id: 1, username: 'ann' }
@@ -157,6 +157,27 @@ describe('opening', () => {
     expect(s.error).toBe(why)
   })
 
+  it('offers to try again after a failure that may pass', async () => {
+    const api = fakeApi()
+    const history = api.history
+    api.history = async () => {
+      throw new NetworkError()
+    }
+    const socket = fakeSocket()
+    const room = createRoom({ uri: 'c1', api, socket, me: ann, defer: now })
+    await room.open()
+    expect([room.state.phase, room.state.retryable]).toEqual(['failed', true])
+    api.history = history
+    await room.open()
+    socket.subs.get('c1').onSubscribed(0)
+    expect([room.state.phase, room.state.error]).toEqual(['ready', ''])
+  })
+
+  it('does not offer to try again for a chat that does not exist', async () => {
+    const { s } = await opened({ missing: true })
+    expect(s.retryable).toBe(false)
+  })
+
   it('does not subscribe when closed while loading', async () => {
     const api = fakeApi()
     const socket = fakeSocket()
@@ -227,6 +248,24 @@ describe('sending', () => {
     socket.deliver('c1', msg(9, bob, { client_id: 'cid1' }))
     expect(s.pending).toHaveLength(1)
     socket.deliver('c1', msg(10, ann, { client_id: 'cid1' }))
+    expect(s.pending).toEqual([])
+  })
+
+  it('stops showing a message as being sent once acknowledged', async () => {
+    const { socket, room, s } = await opened()
+    room.send('hello')
+    socket.subs.get('c1').onAck('cid1', 12)
+    expect(s.pending).toEqual([{ client_id: 'cid1', message: 'hello', error: '', acked: 12 }])
+    socket.deliver('c1', msg(12, ann, { client_id: 'cid1' }))
+    expect(s.pending).toEqual([])
+    expect(s.messages.map((m) => m.id)).toEqual([12])
+  })
+
+  it('drops a message at its acknowledgement when its delivery came first', async () => {
+    const { socket, room, s } = await opened()
+    room.send('hello')
+    socket.deliver('c1', msg(12, ann, { client_id: 'other' }))
+    socket.subs.get('c1').onAck('cid1', 12)
     expect(s.pending).toEqual([])
   })
 
