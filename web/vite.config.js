@@ -10,8 +10,9 @@ export default defineConfig({
   build: {
     outDir: 'dist',
     emptyOutDir: true,
-    // Keep every asset a file: the server's content security policy
-    // refuses data: URLs and inline code.
+    // Keep every asset a file served from our own origin: the server's
+    // content security policy allows data: URLs for images only, and no
+    // inline code or styles at all.
     assetsInlineLimit: 0,
   },
   server: {

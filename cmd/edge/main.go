@@ -47,7 +47,8 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&redisURL, "redis-url", "", "Redis with the revocation denylists; when set, revoked sessions are refused at once")
 	fs.StringVar(&origins, "allowed-origins", "", "origins allowed to open /ws, comma-separated (the request's own host when empty)")
 	fs.DurationVar(&grace, "shutdown-grace", 10*time.Second, "how long shutdown may take, socket closing included")
-	fs.DurationVar(&drainWindow, "drain-window", 5*time.Second, "on shutdown, the time over which open sockets are closed, spread evenly (shorter than -shutdown-grace)")
+	fs.DurationVar(&drainWindow, "drain-window", 5*time.Second,
+		"on shutdown, the time over which open sockets are closed, spread evenly")
 	fs.StringVar(&logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := envflag.Parse(fs, args, nil); err != nil {
@@ -62,8 +63,8 @@ func run(ctx context.Context, args []string) error {
 	case authURL == "":
 		return errors.New("PARLEY_AUTH_URL is required")
 	case drainWindow < 0 || drainWindow >= grace:
-		return fmt.Errorf("PARLEY_DRAIN_WINDOW %v must be at least 0 and shorter than PARLEY_SHUTDOWN_GRACE %v",
-			drainWindow, grace)
+		return fmt.Errorf("PARLEY_DRAIN_WINDOW %v must be at least 0 and shorter than "+
+			"PARLEY_SHUTDOWN_GRACE %v", drainWindow, grace)
 	}
 	cfg.AllowedOrigins = envflag.List(origins)
 	cfg.DrainWindow = drainWindow

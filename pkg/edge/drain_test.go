@@ -61,8 +61,10 @@ func TestMetricsOfASend(t *testing.T) {
 	e := newEnv(t)
 	e.addChat("c", 1)
 	s, url := e.edge(Config{})
-	conns, subs := testutil.ToFloat64(metrics.EdgeConnections), testutil.ToFloat64(metrics.EdgeSubscriptions)
-	sends, acks := testutil.ToFloat64(metrics.EdgeReceived("send")), testutil.ToFloat64(metrics.EdgeSent("ack"))
+	conns := testutil.ToFloat64(metrics.EdgeConnections)
+	subs := testutil.ToFloat64(metrics.EdgeSubscriptions)
+	sends := testutil.ToFloat64(metrics.EdgeReceived("send"))
+	acks := testutil.ToFloat64(metrics.EdgeSent("ack"))
 	messages := testutil.ToFloat64(metrics.EdgeSent("message"))
 
 	c, _ := e.login(url, 1)

@@ -73,7 +73,8 @@ func TestNames(t *testing.T) {
 		"code": true, "type": true, "reason": true, "result": true, "service": true,
 		"dependency": true, "method": true, "version": true, "goversion": true, "revision": true,
 	}
-	units := regexp.MustCompile(`_(total|seconds|size|pending|info|connections|subscriptions|chats|ready|up|connected)$`)
+	units := regexp.MustCompile(`_(total|seconds|size|pending|info|connections|subscriptions|` +
+		`chats|ready|up|connected)$`)
 	n := 0
 	for name, mf := range gather(t) {
 		if !strings.HasPrefix(name, "parley_") {
@@ -163,7 +164,8 @@ func TestRedisHook(t *testing.T) {
 	for _, tt := range tests {
 		process := RedisHook().ProcessHook(func(context.Context, redis.Cmder) error { return tt.result })
 		errs, durations := testutil.ToFloat64(RedisErrors), histogramCount(t, RedisDuration)
-		if err := process(context.Background(), redis.NewStatusCmd(context.Background(), "ping")); err != tt.result {
+		cmd := redis.NewStatusCmd(context.Background(), "ping")
+		if err := process(context.Background(), cmd); err != tt.result {
 			t.Fatalf("hook returned %v, want %v", err, tt.result)
 		}
 		if got := testutil.ToFloat64(RedisErrors) - errs; got != tt.wantError {

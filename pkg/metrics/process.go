@@ -23,7 +23,7 @@ var (
 
 	ready = in(common, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "ready",
-		Help: "1 while the service is ready for work, 0 while not or draining, as of its last readiness check.",
+		Help: "1 while the service is ready, 0 while not or draining, as of its last readiness check.",
 	}, []string{"service"}))
 	dependencyUp = in(common, prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "dependency_up",

@@ -124,7 +124,8 @@ func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // Flush implements http.Flusher.
 func (r *recorder) Flush() {
-	_ = http.NewResponseController(r.ResponseWriter).Flush() // a writer that cannot flush sends at the end
+	// A writer that cannot flush sends everything at the end instead.
+	_ = http.NewResponseController(r.ResponseWriter).Flush()
 }
 
 // Hijack implements http.Hijacker; a hijacked request is logged as 101,

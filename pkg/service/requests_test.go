@@ -152,3 +152,28 @@ func TestLogRequestsHijack(t *testing.T) {
 		t.Errorf("logged %v, want one line with status 101", lines)
 	}
 }
+
+// FuzzRequestID holds the id that reaches the logs to a short, plain
+// string, whatever a client sends.
+func FuzzRequestID(f *testing.F) {
+	for _, seed := range []string{"", "abc-123", "a b", "x\ny", strings.Repeat("z", 65), "é", "id:1.2_3"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, given string) {
+		id := requestID(given)
+		if id == "" || len(id) > 64 {
+			t.Fatalf("requestID(%q) = %q: empty or too long", given, id)
+		}
+		for _, c := range []byte(id) {
+			plain := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+				strings.IndexByte("-_.:", c) >= 0
+			if !plain {
+				t.Fatalf("requestID(%q) = %q holds %q", given, id, c)
+			}
+		}
+		if id != given && len(given) > 0 && len(given) <= 64 && strings.Trim(given,
+			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:") == "" {
+			t.Fatalf("requestID(%q) replaced a usable id with %q", given, id)
+		}
+	})
+}

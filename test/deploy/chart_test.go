@@ -54,7 +54,8 @@ func renderChart(t *testing.T, valuesFile string) []document {
 		vals = v
 	}
 	opts := common.ReleaseOptions{Name: releaseName, Namespace: releaseNS, Revision: 1, IsInstall: true}
-	rv, err := util.ToRenderValuesWithSchemaValidation(ch, vals, opts, common.DefaultCapabilities, false)
+	caps := common.DefaultCapabilities
+	rv, err := util.ToRenderValuesWithSchemaValidation(ch, vals, opts, caps, false)
 	if err != nil {
 		t.Fatalf("values: %v", err)
 	}
@@ -153,6 +154,16 @@ func TestChartLintFindsFaults(t *testing.T) {
 	}
 }
 
+// at returns values holding v at the dotted path.
+func at(path string, v any) map[string]any {
+	keys := strings.Split(path, ".")
+	out := map[string]any{keys[len(keys)-1]: v}
+	for i := len(keys) - 2; i >= 0; i-- {
+		out = map[string]any{keys[i]: out}
+	}
+	return out
+}
+
 func valuesName(vf string) string {
 	if vf == "" {
 		return "defaults"
@@ -195,7 +206,8 @@ func TestChartRendersExpectedObjects(t *testing.T) {
 	}
 }
 
-// TestChartRefusesBadSettings checks the chart's own validation.
+// TestChartRefusesBadSettings checks the chart's own validation and its
+// values schema.
 func TestChartRefusesBadSettings(t *testing.T) {
 	ch, err := loader.Load(chartDir)
 	if err != nil {
@@ -206,14 +218,17 @@ func TestChartRefusesBadSettings(t *testing.T) {
 		vals map[string]any
 		want string
 	}{
-		{"drain longer than grace", map[string]any{"drainWindowSeconds": 40}, "drainWindowSeconds"},
-		{"no signing keys", map[string]any{"signingKeys": map[string]any{"keys": []any{}}}, "signingKeys.keys"},
-		{"no database secret", map[string]any{"database": map[string]any{"existingSecret": ""}}, "database.existingSecret"},
-		{"TLS without a secret", map[string]any{"ingress": map[string]any{"tls": map[string]any{"enabled": true}}}, "ingress.tls.secretName"},
+		{"drain longer than grace", at("drainWindowSeconds", 40), "drainWindowSeconds"},
+		{"no signing keys", at("signingKeys.keys", []any{}), "signingKeys.keys"},
+		{"no database secret", at("database.existingSecret", ""), "database.existingSecret"},
+		{"TLS without a secret", at("ingress.tls.enabled", true), "ingress.tls.secretName"},
+		{"a misspelt value", at("edge.replica", 3), "replica"},
+		{"a bad log level", at("config.logLevel", "loud"), "logLevel"},
 	}
 	for _, tt := range tests {
 		opts := common.ReleaseOptions{Name: releaseName, Namespace: releaseNS, IsInstall: true}
-		rv, err := util.ToRenderValues(ch, tt.vals, opts, common.DefaultCapabilities)
+		caps := common.DefaultCapabilities
+		rv, err := util.ToRenderValuesWithSchemaValidation(ch, tt.vals, opts, caps, false)
 		if err == nil {
 			_, err = engine.Render(ch, rv)
 		}

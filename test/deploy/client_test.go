@@ -112,10 +112,15 @@ func (s *socket) send(v any) {
 	}
 }
 
-// read returns the next server object, or the read error.
+// read returns the next server object, or the read error after waiting
+// 10 seconds.
 func (s *socket) read() (frame, error) {
+	return s.readWithin(10 * time.Second)
+}
+
+func (s *socket) readWithin(limit time.Duration) (frame, error) {
 	for len(s.pending) == 0 {
-		_ = s.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_ = s.conn.SetReadDeadline(time.Now().Add(limit))
 		_, data, err := s.conn.ReadMessage()
 		if err != nil {
 			return frame{}, err
@@ -159,12 +164,12 @@ func (s *socket) nextOf(typ string) frame {
 	}
 }
 
-// closeCode reads until the server closes the socket and returns its
-// close code.
-func (s *socket) closeCode() int {
+// closeCode reads until the server closes the socket, for at most
+// limit, and returns its close code.
+func (s *socket) closeCode(limit time.Duration) int {
 	s.t.Helper()
 	for {
-		_, err := s.read()
+		_, err := s.readWithin(limit)
 		if err == nil {
 			continue
 		}

@@ -159,7 +159,8 @@ func (lc *localCluster) env(component string, in *instance) []string {
 			ref := e.ValueFrom.SecretKeyRef
 			val, ok := lc.secrets[ref.Name][ref.Key]
 			if !ok {
-				t.Fatalf("%s: %s names Secret %s key %s, which the test lacks", component, e.Name, ref.Name, ref.Key)
+				t.Fatalf("%s: %s names Secret %s key %s, which the test lacks",
+					component, e.Name, ref.Name, ref.Key)
 			}
 			v = val
 		case e.ValueFrom != nil:
@@ -189,7 +190,8 @@ func (lc *localCluster) mountSecrets(spec corev1.PodSpec, c corev1.Container) ma
 			for _, item := range v.Secret.Items {
 				val, ok := lc.secrets[v.Secret.SecretName][item.Key]
 				if !ok {
-					t.Fatalf("volume %s names Secret %s key %s, which the test lacks", v.Name, v.Secret.SecretName, item.Key)
+					t.Fatalf("volume %s names Secret %s key %s, which the test lacks",
+						v.Name, v.Secret.SecretName, item.Key)
 				}
 				if err := os.WriteFile(filepath.Join(dir, item.Path), []byte(val), 0o400); err != nil {
 					t.Fatal(err)
@@ -380,11 +382,12 @@ func (lc *localCluster) chat() (aliceTok, bobTok, chat string) {
 	bobTok = signUp(t, lc.ingress, "bob_"+suffix, password)
 
 	var created struct{ URI string }
-	if st := (client{t: t, base: lc.ingress, token: aliceTok}).do("POST", "/api/chats/", nil, &created); st != 201 {
+	alice, bob := client{t: t, base: lc.ingress, token: aliceTok}, client{t: t, base: lc.ingress, token: bobTok}
+	if st := alice.do("POST", "/api/chats/", nil, &created); st != 201 {
 		t.Fatalf("creating a chat through the Ingress: status %d", st)
 	}
 	chat = created.URI
-	if st := (client{t: t, base: lc.ingress, token: bobTok}).do("PATCH", "/api/chats/"+chat+"/", nil, nil); st != 200 {
+	if st := bob.do("PATCH", "/api/chats/"+chat+"/", nil, nil); st != 200 {
 		t.Fatalf("joining through the Ingress: status %d", st)
 	}
 
@@ -414,12 +417,17 @@ func (lc *localCluster) chat() (aliceTok, bobTok, chat string) {
 	}
 	var hist struct{ Messages []frame }
 	path := "/api/chats/" + chat + "/messages/"
-	if st := (client{t: t, base: lc.ingress, token: bobTok}).do("GET", path, nil, &hist); st != 200 ||
+	if st := bob.do("GET", path, nil, &hist); st != 200 ||
 		len(hist.Messages) != 1 || hist.Messages[0].ID != ack.ID {
 		t.Fatalf("history through the Ingress: status %d, %+v", st, hist.Messages)
 	}
+	// Only the drain check's socket is to be left on the first edge, so
+	// that its close comes at the start of the drain window.
+	as.conn.Close()
+	ws.conn.Close()
 	for p, want := range map[string]string{
-		"/auth/jwks.json": "auth", "/api/chats/": "archiver", "/ws": "edge", "/": "edge", "/index.html": "edge",
+		"/auth/jwks.json": "auth", "/api/chats/": "archiver",
+		"/ws": "edge", "/": "edge", "/index.html": "edge",
 	} {
 		if got := lc.routedTo(p); got != want {
 			t.Errorf("the Ingress sends %s to %q, want %q", p, got, want)
@@ -429,20 +437,23 @@ func (lc *localCluster) chat() (aliceTok, bobTok, chat string) {
 }
 
 // checkDrain stops the first edge as Kubernetes would, with SIGTERM: its
-// socket must be closed with 1012 and the process must exit cleanly
-// within the shutdown grace the chart sets.
+// sockets must be closed with 1012 within the drain window and the
+// process must exit cleanly within the shutdown grace the chart sets.
 func (lc *localCluster) checkDrain(t *testing.T, aliceTok, bobTok, chat string) {
 	edge := lc.instances["edge"][0]
 	s := dial(t, edge.base(), aliceTok)
 	d := lc.r.deployments["edge"]
-	grace := envSeconds(d.Spec.Template.Spec.Containers[0].Env, "PARLEY_SHUTDOWN_GRACE")
-	if grace == 0 {
-		t.Fatal("the edge's PARLEY_SHUTDOWN_GRACE is not whole seconds")
+	env := d.Spec.Template.Spec.Containers[0].Env
+	grace, window := envSeconds(env, "PARLEY_SHUTDOWN_GRACE"), envSeconds(env, "PARLEY_DRAIN_WINDOW")
+	if grace == 0 || window == 0 {
+		t.Fatal("the edge's PARLEY_SHUTDOWN_GRACE or PARLEY_DRAIN_WINDOW is not whole seconds")
 	}
 	if err := edge.p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if code := s.closeCode(); code != 1012 {
+	// The edge closes its sockets spread over the drain window, this
+	// one at some point within it.
+	if code := s.closeCode(time.Duration(window+5) * time.Second); code != 1012 {
 		t.Errorf("draining edge closed the socket with %d, want 1012", code)
 	}
 	if err := edge.p.stop(t, time.Duration(grace)*time.Second); err != nil {

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -162,15 +163,25 @@ func checkDeployment(t *testing.T, values string, d *appsv1.Deployment) {
 		t.Fatalf("%s: %d containers, want 1", where, len(spec.Containers))
 	}
 	c := spec.Containers[0]
+	sc := c.SecurityContext
+	if sc == nil {
+		sc = &corev1.SecurityContext{}
+	}
+	grace := spec.TerminationGracePeriodSeconds
 	checks := map[string]bool{
-		"liveness probe on /healthz": c.LivenessProbe != nil && c.LivenessProbe.HTTPGet != nil && c.LivenessProbe.HTTPGet.Path == "/healthz",
-		"readiness probe on /readyz": c.ReadinessProbe != nil && c.ReadinessProbe.HTTPGet != nil && c.ReadinessProbe.HTTPGet.Path == "/readyz",
-		"memory request and limit":   !c.Resources.Requests.Memory().IsZero() && !c.Resources.Limits.Memory().IsZero(),
-		"read-only root file system": c.SecurityContext != nil && c.SecurityContext.ReadOnlyRootFilesystem != nil && *c.SecurityContext.ReadOnlyRootFilesystem,
-		"no privilege escalation":    c.SecurityContext != nil && c.SecurityContext.AllowPrivilegeEscalation != nil && !*c.SecurityContext.AllowPrivilegeEscalation,
-		"all capabilities dropped":   c.SecurityContext != nil && c.SecurityContext.Capabilities != nil && len(c.SecurityContext.Capabilities.Drop) == 1 && c.SecurityContext.Capabilities.Drop[0] == "ALL",
-		"no service account token":   spec.AutomountServiceAccountToken != nil && !*spec.AutomountServiceAccountToken,
-		"grace beyond the shutdown":  spec.TerminationGracePeriodSeconds != nil && *spec.TerminationGracePeriodSeconds > envSeconds(c.Env, "PARLEY_SHUTDOWN_GRACE"),
+		"liveness probe on /healthz": probePath(c.LivenessProbe) == "/healthz",
+		"readiness probe on /readyz": probePath(c.ReadinessProbe) == "/readyz",
+		"memory request and limit": !c.Resources.Requests.Memory().IsZero() &&
+			!c.Resources.Limits.Memory().IsZero(),
+		"read-only root file system": isTrue(sc.ReadOnlyRootFilesystem),
+		"no privilege escalation": sc.AllowPrivilegeEscalation != nil &&
+			!*sc.AllowPrivilegeEscalation,
+		"all capabilities dropped": sc.Capabilities != nil &&
+			slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}),
+		"no service account token": spec.AutomountServiceAccountToken != nil &&
+			!*spec.AutomountServiceAccountToken,
+		"grace beyond the shutdown": grace != nil &&
+			*grace > envSeconds(c.Env, "PARLEY_SHUTDOWN_GRACE"),
 		"command is one of the four": len(c.Command) == 1 && commandName(c.Command[0]) != "",
 	}
 	for what, ok := range checks {
@@ -179,6 +190,15 @@ func checkDeployment(t *testing.T, values string, d *appsv1.Deployment) {
 		}
 	}
 }
+
+func probePath(p *corev1.Probe) string {
+	if p == nil || p.HTTPGet == nil {
+		return ""
+	}
+	return p.HTTPGet.Path
+}
+
+func isTrue(b *bool) bool { return b != nil && *b }
 
 // envSeconds reads a whole-second duration ("30s") from env, or 0.
 func envSeconds(env []corev1.EnvVar, name string) int64 {
@@ -196,9 +216,12 @@ func envSeconds(env []corev1.EnvVar, name string) int64 {
 // TestStrictDecodingRefusesUnknownFields makes sure decoding is strict.
 func TestStrictDecodingRefusesUnknownFields(t *testing.T) {
 	docs := map[string]string{
-		"a misspelt field":   "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {replica: 2}\n",
-		"a duplicate field":  "apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {type: ClusterIP, type: NodePort}\n",
-		"a monitoring field": "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {name: x}\nspec: {endpoint: []}\n",
+		"a misspelt field": "apiVersion: apps/v1\nkind: Deployment\n" +
+			"metadata: {name: x}\nspec: {replica: 2}\n",
+		"a duplicate field": "apiVersion: v1\nkind: Service\n" +
+			"metadata: {name: x}\nspec: {type: ClusterIP, type: NodePort}\n",
+		"a monitoring field": "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\n" +
+			"metadata: {name: x}\nspec: {endpoint: []}\n",
 	}
 	for name, doc := range docs {
 		if _, err := decode(document{source: name, data: []byte(doc)}); err == nil {

@@ -121,11 +121,13 @@ func TestDockerfile(t *testing.T) {
 		}
 	}
 	slices.Sort(built)
-	if want := []string{"./cmd/archiver", "./cmd/auth", "./cmd/edge", "./cmd/parley"}; !slices.Equal(built, want) {
+	want := []string{"./cmd/archiver", "./cmd/auth", "./cmd/edge", "./cmd/parley"}
+	if !slices.Equal(built, want) {
 		t.Errorf("go build builds %v, want %v", built, want)
 	}
 	if last := ins[len(ins)-1]; final != "image" || last.cmd != "ENTRYPOINT" {
-		t.Errorf("the last stage is %q ending in %s, want the image stage ending in ENTRYPOINT", final, last.cmd)
+		t.Errorf("the last stage is %q ending in %s, want the image stage ending in ENTRYPOINT",
+			final, last.cmd)
 	}
 	if !slices.ContainsFunc(ins, func(in instruction) bool {
 		return in.cmd == "ENV" && strings.Contains(in.args, "CGO_ENABLED=0")
@@ -191,7 +193,8 @@ func checkVersions(t *testing.T, args map[string]string) {
 	}
 	min := strings.TrimPrefix(pkg.Engines.Node, ">=")
 	if semver.Compare("v"+args["NODE_VERSION"], "v"+min) < 0 {
-		t.Errorf("NODE_VERSION %q is older than the web client's engines %q", args["NODE_VERSION"], pkg.Engines.Node)
+		t.Errorf("NODE_VERSION %q is older than the web client's engines %q",
+			args["NODE_VERSION"], pkg.Engines.Node)
 	}
 }
 

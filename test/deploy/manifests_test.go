@@ -127,7 +127,8 @@ func compare(t *testing.T, what string, got, want []document) {
 		} else if !reflect.DeepEqual(gv, wv) {
 			gy, _ := yaml.Marshal(gv)
 			wy, _ := yaml.Marshal(wv)
-			t.Errorf("%s: %s differs from the chart's (regenerate with %s=1)\nhas:\n%s\nchart:\n%s", what, k, writeEnv, gy, wy)
+			t.Errorf("%s: %s differs from the chart's (regenerate with %s=1)\nhas:\n%s\nchart:\n%s",
+				what, k, writeEnv, gy, wy)
 		}
 	}
 	for k := range g {
@@ -189,7 +190,8 @@ func writeManifests(t *testing.T, chart, monitoring []document) {
 	for _, n := range names {
 		kust += "  - " + n + "\n"
 	}
-	if err := os.WriteFile(filepath.Join(baseDir, "kustomization.yaml"), []byte(generatedHeader+kust), 0o644); err != nil {
+	err := os.WriteFile(filepath.Join(baseDir, "kustomization.yaml"), []byte(generatedHeader+kust), 0o644)
+	if err != nil {
 		t.Fatal(err)
 	}
 	writeDocs(t, filepath.Join(overlayDir, "monitoring.yaml"), monitoring)
@@ -238,7 +240,9 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 // so that a file kustomize would not reach is still checked.
 func TestManifestFilesDecode(t *testing.T) {
 	err := filepath.WalkDir("../../k8s", func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".yaml") || filepath.Base(p) == "kustomization.yaml" {
+		skip := d != nil && (d.IsDir() || !strings.HasSuffix(p, ".yaml") ||
+			filepath.Base(p) == "kustomization.yaml")
+		if err != nil || skip {
 			return err
 		}
 		data, err := os.ReadFile(p)

@@ -86,14 +86,16 @@ func (lc *localCluster) checkMetrics(t *testing.T) {
 				}
 			}
 		}
-		for _, want := range []string{"parley_build_info", "parley_ready", "go_goroutines", "process_resident_memory_bytes"} {
+		shared := []string{"parley_build_info", "parley_ready", "go_goroutines", "process_resident_memory_bytes"}
+		for _, want := range shared {
 			if mfs[want] == nil {
 				t.Errorf("%s does not export %s", c, want)
 			}
 		}
 	}
 	lc.checkCounts(t, byComponent)
-	for source, exprs := range map[string][]string{"dashboard": dashboardExprs(t), "alert rules": ruleExprs(t, alertsFile)} {
+	queries := map[string][]string{"dashboard": dashboardExprs(t), "alert rules": ruleExprs(t, alertsFile)}
+	for source, exprs := range queries {
 		for _, e := range exprs {
 			for _, name := range metricNames(t, e) {
 				if !exported[name] {

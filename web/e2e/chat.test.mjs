@@ -3,7 +3,7 @@
 // link, the other opens it signed out, signs up and lands in the chat,
 // and each sees the other's messages arrive live, as text, on the proper
 // side, with times in their own time zone. Signing out revokes the
-// session: its refresh token no longer works anywhere.
+// login: its refresh token no longer works anywhere.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
@@ -39,7 +39,8 @@ async function signUp(page, username, password) {
 const members = (page) => page.locator('.member-list li').allTextContents()
 
 test('two people chat live through a shared link', async () => {
-  const ca = await newContext(browser, server, { permissions: ['clipboard-read', 'clipboard-write'] })
+  const permissions = ['clipboard-read', 'clipboard-write']
+  const ca = await newContext(browser, server, { permissions })
   const cb = await newContext(browser, server, { timezoneId: 'Asia/Kolkata' })
   const alice = await newPage(ca)
   const bob = await newPage(cb)
@@ -161,7 +162,7 @@ async function timesInTheReadersZone(page, zone) {
   }
 }
 
-// signOutRevokes signs Alice out and checks that the session is gone:
+// signOutRevokes signs Alice out and checks that the login is gone:
 // a reload does not bring it back, and the refresh token the browser
 // held is refused by the server.
 async function signOutRevokes(ca, pa, uri) {
@@ -183,5 +184,5 @@ async function signOutRevokes(ca, pa, uri) {
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ refresh: cookie.value }),
   })
-  assert.equal(res.status, 401, 'the signed-out session cannot be refreshed')
+  assert.equal(res.status, 401, 'the signed-out login cannot be refreshed')
 }

@@ -6,7 +6,8 @@
 //
 // An init script watches the page from before its first byte: a
 // MutationObserver notes every screen (data-screen) added to the DOM,
-// and a check on every animation frame notes what was drawn.
+// a check on every animation frame notes what was drawn, and a wrapper
+// around WebSocket notes when the server confirmed the subscription.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
@@ -22,12 +23,23 @@ import {
 const WATCH_SCREENS = `
 window.__screens = []
 window.__atFirstChat = null
+window.__subscribed = false
+const Native = window.WebSocket
+window.WebSocket = class extends Native {
+  constructor(...args) {
+    super(...args)
+    this.addEventListener('message', (e) => {
+      if (String(e.data).includes('"type":"subscribed"')) window.__subscribed = true
+    })
+  }
+}
 const note = (name) => {
   if (window.__screens[window.__screens.length - 1] !== name) window.__screens.push(name)
   if (name === 'chat' && !window.__atFirstChat) {
     window.__atFirstChat = {
       messages: document.querySelectorAll('.message-list .message').length,
       live: document.querySelectorAll('.live.open').length,
+      subscribed: window.__subscribed,
     }
   }
 }
@@ -81,7 +93,11 @@ test('a chat link shows the loader, then the whole chat, and nothing between', a
     const screens = await page.evaluate(() => window.__screens)
     assert.deepEqual(screens, ['loader', 'chat'])
     const first = await page.evaluate(() => window.__atFirstChat)
-    assert.deepEqual(first, { messages: 30, live: 1 }, 'the chat appears with its history, live')
+    assert.deepEqual(
+      first,
+      { messages: 30, live: 1, subscribed: true },
+      'the chat appears with its history, live and subscribed',
+    )
 
     // Opening it again, now as a member, from a fresh page load.
     await page.reload()

@@ -66,7 +66,7 @@ test('short-lived tokens are renewed in every tab without a hitch', async (t) =>
   const ann = await signInContext(ca, 'ann')
   await signInContext(cb, 'bob')
   const claims = JSON.parse(Buffer.from(ann.access.split('.')[1], 'base64url'))
-  assert.equal(claims.exp - claims.iat, TTL, 'the server issues ten second tokens')
+  assert.equal(claims.exp - claims.iat, TTL, 'the server hands out ten second tokens')
 
   const tabs = [await newPage(ca), await newPage(ca), await newPage(cb)]
   const pages = tabs.map((t) => t.page)

@@ -45,7 +45,9 @@ const run = spawnSync(
 )
 
 if (built) rmSync(built, { recursive: true, force: true })
-const shots = existsSync(screenshots) ? readdirSync(screenshots).filter((f) => f.endsWith('.png')) : []
+const shots = existsSync(screenshots)
+  ? readdirSync(screenshots).filter((f) => f.endsWith('.png'))
+  : []
 console.log(`\nscreenshots (${shots.length}): ${screenshots}`)
 for (const f of shots.sort()) console.log(`  ${f}`)
 process.exit(run.status ?? 1)

@@ -180,7 +180,7 @@ export function createAuth({
     }
   }
 
-  // revoke ends the session on the server. The revoke endpoint never
+  // revoke ends the login on the server. The revoke endpoint never
   // receives the cookie (it is scoped to the refresh path), so a last
   // refresh hands over the current refresh token in its body. A login the
   // server no longer accepts counts as revoked already.

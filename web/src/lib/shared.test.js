@@ -47,7 +47,8 @@ describe('createSharedRecord', () => {
   it('falls back when the database cannot be opened', async () => {
     let fell = 0
     const fallback = () => (fell++, memoryRecord())
-    const rec = createSharedRecord({ name: 'a', indexedDB: fakeIndexedDB({ refuse: true }), fallback })
+    const indexedDB = fakeIndexedDB({ refuse: true })
+    const rec = createSharedRecord({ name: 'a', indexedDB, fallback })
     await rec.update((r) => (r.x = 1))
     expect(await rec.update((r) => r.x)).toBe(1)
     expect(fell).toBe(1)

@@ -78,8 +78,8 @@ export function fakeBrowser() {
 // fakeAuthServer plays the auth service's refresh rules for one user:
 // the refresh cookie is shared by every tab of the browser, every
 // refresh rotates it, a rotated token presented again within `grace` ms
-// gets the same successor, and after that revokes the session. Each
-// answer takes `latency` ms. `revocations` counts sessions ended by reuse.
+// gets the same successor, and after that revokes the login. Each
+// answer takes `latency` ms. `revocations` counts logins ended by reuse.
 export function fakeAuthServer({ ttl = 10, grace = 10_000, latency = 20 } = {}) {
   const records = new Map()
   let cookie = null
@@ -87,7 +87,7 @@ export function fakeAuthServer({ ttl = 10, grace = 10_000, latency = 20 } = {}) 
   let revoked = false
   const server = { revocations: 0, refreshes: 0, cookie: () => cookie }
 
-  function issue() {
+  function mint() {
     const refresh = `r${++serial}`
     records.set(refresh, { usedAt: null, next: null })
     cookie = refresh
@@ -99,7 +99,7 @@ export function fakeAuthServer({ ttl = 10, grace = 10_000, latency = 20 } = {}) 
     if (!rec || revoked) return { status: 401, body: { detail: 'Token has been revoked.' } }
     if (rec.usedAt === null) {
       rec.usedAt = Date.now()
-      rec.next = issue()
+      rec.next = mint()
       return rec.next
     }
     if (Date.now() - rec.usedAt <= grace) {
@@ -112,7 +112,7 @@ export function fakeAuthServer({ ttl = 10, grace = 10_000, latency = 20 } = {}) 
   }
 
   const routes = {
-    'POST /auth/jwt/create/': () => issue(),
+    'POST /auth/jwt/create/': () => mint(),
     'POST /auth/jwt/refresh/': (opts) => {
       server.refreshes++
       const raw = opts.body?.refresh
