@@ -43,24 +43,17 @@ func runRevoke(ctx context.Context, args []string, out, warn io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	rv := &auth.Revoker{Users: db, Deny: revocation.NewMemory()}
-	if s.redisURL == "" {
-		// A denylist of this process blocks nothing; the database alone
-		// still stops every refresh.
-		fmt.Fprintln(warn, "warning: PARLEY_REDIS_URL is not set: access tokens already issued "+
-			"stay valid until they expire (PARLEY_ACCESS_TTL, 5m by default)")
-	} else {
-		rc, err := connect.Redis(ctx, s.redisURL)
-		if err != nil {
-			return err
-		}
-		defer rc.Close()
-		rv.Deny = revocation.NewRedis(rc, "parley:")
-	}
-	announced, err := announcer(s, rv, warn)
+	deny, closeDeny, err := openRevokeDenylist(ctx, s, warn)
 	if err != nil {
 		return err
 	}
+	defer closeDeny()
+	rv := &auth.Revoker{Users: db, Deny: deny}
+	announced, closeNATS, err := announcer(s, rv, warn)
+	if err != nil {
+		return err
+	}
+	defer closeNATS()
 	ids, err := revokeTarget(ctx, db, rv, s)
 	if err != nil {
 		return err
@@ -80,7 +73,7 @@ func parseRevoke(args []string, warn io.Writer) (revokeSettings, error) {
 	fs.SetOutput(warn)
 	fs.StringVar(&s.user, "user", "", "end every session of the user with this username")
 	fs.StringVar(&s.session, "session", "", "end the session with this id (the sid claim)")
-	fs.StringVar(&s.dataDir, "data-dir", "./data", "all-in-one data folder, whose SQLite database is used when -database-url is empty")
+	fs.StringVar(&s.dataDir, "data-dir", "./data", "all-in-one data folder, for its SQLite database when -database-url is empty")
 	fs.StringVar(&s.dbURL, "database-url", "", "postgres:// URL or SQLite path of the user database")
 	fs.StringVar(&s.redisURL, "redis-url", "", "Redis with the revocation denylists")
 	fs.StringVar(&s.natsURL, "nats-url", "", "NATS servers, comma-separated, to tell the edges")
@@ -123,22 +116,40 @@ func openRevokeStore(ctx context.Context, s revokeSettings) (*store.DB, error) {
 	return db, nil
 }
 
-// announcer sets rv to announce on NATS, when configured, and returns
-// the function that waits until the announcement has left.
-func announcer(s revokeSettings, rv *auth.Revoker, warn io.Writer) (func(context.Context) error, error) {
+// openRevokeDenylist opens the denylist in Redis, or without Redis a
+// denylist of this process, which blocks nothing: the database alone
+// still stops every refresh.
+func openRevokeDenylist(ctx context.Context, s revokeSettings, warn io.Writer) (
+	revocation.Denylist, func(), error) {
+	if s.redisURL == "" {
+		fmt.Fprintln(warn, "warning: PARLEY_REDIS_URL is not set: access tokens already issued "+
+			"stay valid until they expire (PARLEY_ACCESS_TTL, 5m by default)")
+		return revocation.NewMemory(), func() {}, nil
+	}
+	rc, err := connect.Redis(ctx, s.redisURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	return revocation.NewRedis(rc, "parley:"), func() { _ = rc.Close() }, nil
+}
+
+// announcer sets rv to announce on NATS, when configured. It returns a
+// function that waits until the announcement has reached the server,
+// and one that closes the connection.
+func announcer(s revokeSettings, rv *auth.Revoker, warn io.Writer) (
+	func(context.Context) error, func(), error) {
 	if s.natsURL == "" {
 		fmt.Fprintln(warn, "warning: PARLEY_NATS_URL is not set: open sockets close when their "+
 			"access token expires, not now")
-		return func(context.Context) error { return nil }, nil
+		return func(context.Context) error { return nil }, func() {}, nil
 	}
 	nc, err := nats.Connect(s.natsURL, nats.Name("parley-revoke"))
 	if err != nil {
-		return nil, fmt.Errorf("connecting to NATS at %s: %w", s.natsURL, err)
+		return nil, nil, fmt.Errorf("connecting to NATS at %s: %w", s.natsURL, err)
 	}
 	var announceErr error
 	rv.OnRevoke = func(_ context.Context, ids []string) { announceErr = revocation.Announce(nc, ids) }
-	return func(ctx context.Context) error {
-		defer nc.Close()
+	wait := func(ctx context.Context) error {
 		if announceErr != nil {
 			return announceErr
 		}
@@ -146,7 +157,8 @@ func announcer(s revokeSettings, rv *auth.Revoker, warn io.Writer) (func(context
 			return fmt.Errorf("announcing revocation: %w", err)
 		}
 		return nil
-	}, nil
+	}
+	return wait, nc.Close, nil
 }
 
 // revokeTarget revokes what s names and returns the ids of the sessions

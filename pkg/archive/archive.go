@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -129,6 +130,9 @@ type Service struct {
 	// settled bounds what the consumer has settled, for client_id
 	// lookups; see coverWindow.
 	settled settledBefore
+	// consuming is true while Run has its consumer and answers the
+	// edges; until then the replica is not ready.
+	consuming atomic.Bool
 
 	// mu guards the handles, which Run sets and requests look up lazily
 	// when they come first.
@@ -164,8 +168,12 @@ func New(cfg Config, chats store.Chats, nc *nats.Conn, auth *authn.Authenticator
 // id costs one indexed lookup and proves the database answers.
 const readyProbe = "ready.probe"
 
-// Ready reports whether NATS is connected and the store answers.
+// Ready reports whether Run is consuming, NATS is connected and the
+// store answers.
 func (s *Service) Ready(ctx context.Context) error {
+	if !s.consuming.Load() {
+		return errors.New("the stream consumer is not running")
+	}
 	if !s.nc.IsConnected() {
 		return fmt.Errorf("checking NATS: connection is %v", s.nc.Status())
 	}

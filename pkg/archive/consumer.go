@@ -27,16 +27,9 @@ const drainTimeout = 10 * time.Second
 // stopped and the subscriptions have drained; the error is nil after a
 // clean stop.
 func (s *Service) Run(ctx context.Context) error {
-	str, err := stream.Ensure(ctx, s.js, s.cfg.Stream)
+	str, cons, err := s.setUp(ctx)
 	if err != nil {
 		return err
-	}
-	if _, err := stream.EnsureDead(ctx, s.js, s.cfg.Stream); err != nil {
-		return err
-	}
-	cons, err := str.CreateOrUpdateConsumer(ctx, s.consumerConfig())
-	if err != nil {
-		return fmt.Errorf("creating consumer %s: %w", s.cfg.Consumer, err)
 	}
 	s.setHandles(str, cons)
 
@@ -48,6 +41,8 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return errors.Join(err, drain(sub))
 	}
+	s.consuming.Store(true)
+	defer s.consuming.Store(false)
 	err = s.consume(ctx, cons)
 	return errors.Join(err, drain(sub), stopHistory(hist))
 }
@@ -56,6 +51,59 @@ func stopHistory(h *history.Server) error {
 	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	return h.Stop(ctx)
+}
+
+// setUpFor bounds how long Run keeps trying to set up the streams and
+// the consumer while JetStream is not ready to answer.
+const setUpFor = 2 * time.Minute
+
+// setUp ensures both streams and the consumer. A NATS cluster that has
+// just started answers nothing until it has elected its leaders, and
+// replicas starting together race to create the same stream, so a
+// timeout is tried again, for a while, rather than ending the process.
+func (s *Service) setUp(ctx context.Context) (jetstream.Stream, jetstream.Consumer, error) {
+	give := time.Now().Add(setUpFor)
+	wait := 100 * time.Millisecond
+	for {
+		str, cons, err := s.trySetUp(ctx)
+		if err == nil || !transient(err) || time.Now().After(give) {
+			return str, cons, err
+		}
+		s.log.Warn("setting up the stream, trying again", "err", err)
+		if err := sleepOrWake(ctx, wait, nil); err != nil {
+			return nil, nil, fmt.Errorf("setting up the stream: %w", err)
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+func (s *Service) trySetUp(ctx context.Context) (jetstream.Stream, jetstream.Consumer, error) {
+	str, err := stream.Ensure(ctx, s.js, s.cfg.Stream)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := stream.EnsureDead(ctx, s.js, s.cfg.Stream); err != nil {
+		return nil, nil, err
+	}
+	cons, err := str.CreateOrUpdateConsumer(ctx, s.consumerConfig())
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating consumer %s: %w", s.cfg.Consumer, err)
+	}
+	return str, cons, nil
+}
+
+// transient tells a JetStream that is not ready yet from one that said
+// no: a timeout, nobody answering, or an API error in the 5xx range.
+func transient(err error) bool {
+	var apiErr *jetstream.APIError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout),
+		errors.Is(err, nats.ErrNoResponders), errors.Is(err, jetstream.ErrNoStreamResponse):
+		return true
+	case errors.As(err, &apiErr):
+		return apiErr.Code >= 500
+	}
+	return false
 }
 
 func (s *Service) consumerConfig() jetstream.ConsumerConfig {

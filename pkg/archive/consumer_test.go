@@ -191,6 +191,10 @@ func TestRunFailsWithoutJetStream(t *testing.T) {
 func TestReady(t *testing.T) {
 	e := newEnv(t, "", Config{})
 	ctx := context.Background()
+	if err := e.svc.Ready(ctx); err == nil {
+		t.Fatal("Ready before Run is nil")
+	}
+	stop := e.run(e.svc)
 	if err := e.svc.Ready(ctx); err != nil {
 		t.Fatalf("Ready = %v", err)
 	}
@@ -198,8 +202,22 @@ func TestReady(t *testing.T) {
 	if err := e.svc.Ready(ctx); err == nil {
 		t.Fatal("Ready with a closed store is nil")
 	}
-	e.nc.Close()
+	stop()
 	if err := e.svc.Ready(ctx); err == nil {
+		t.Fatal("Ready after Run returned is nil")
+	}
+}
+
+// TestReadyNeedsNATS: a replica cut off from NATS is not ready.
+func TestReadyNeedsNATS(t *testing.T) {
+	e := newEnv(t, "", Config{})
+	svc := e.newService()
+	svc.consuming.Store(true) // as while Run consumes
+	if err := svc.Ready(context.Background()); err != nil {
+		t.Fatalf("Ready = %v", err)
+	}
+	e.nc.Close()
+	if err := svc.Ready(context.Background()); err == nil {
 		t.Fatal("Ready with a closed connection is nil")
 	}
 }

@@ -165,7 +165,8 @@ type Server struct {
 	upgrader websocket.Upgrader
 	origins  []string
 
-	stream streamHandle
+	stream  streamHandle
+	revoked revokedSessions // announced revocations; see revoked.go
 
 	nextID atomic.Uint64
 
@@ -210,6 +211,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		WriteBufferSize: writeBufferSize,
 		WriteBufferPool: &sync.Pool{},
 		CheckOrigin:     s.checkOrigin,
+	}
+	if err := s.revoked.watch(s); err != nil {
+		return nil, fmt.Errorf("edge: %w", err)
 	}
 	return s, nil
 }
@@ -279,6 +283,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		<-done
 	}
 	<-closed
+	s.revoked.stop()
 	s.hub.Close()
 	return err
 }

@@ -38,6 +38,8 @@ type env struct {
 	mu     sync.Mutex
 	chats  map[string]map[int64]bool // chat → members
 	floors map[string]int64          // chat → the archiver's newest id
+	// archived is what the fake archive holds, chat → messages by id.
+	archived map[string][]wire.Message
 }
 
 const (
@@ -70,6 +72,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	e.serveArchive()
 
 	key, err := token.GenerateKey()
 	if err != nil {

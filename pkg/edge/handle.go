@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/pkg/authn"
+	"github.com/parley-chat/parley/pkg/history"
 	"github.com/parley-chat/parley/pkg/hub"
 	"github.com/parley-chat/parley/pkg/membership"
 	"github.com/parley-chat/parley/pkg/metrics"
@@ -114,6 +115,12 @@ func (c *conn) admit(id authn.Identity) {
 	c.authed, c.user = true, id.User
 	sid := id.Claims.SessionID
 	c.sid.Store(&sid)
+	if c.s.revoked.revoked(sid) {
+		// Revoked after the denylist check passed, and announced before
+		// sid was stored where closeSessions looks for it.
+		c.closeWith(closeAuth, reasonRevoked)
+		return
+	}
 	exp := id.Claims.Expiry()
 	c.expires.Store(exp.UnixNano())
 	c.rearm()
@@ -173,7 +180,10 @@ func (c *conn) send(f frame) {
 	}
 	ctx, cancel := c.request()
 	defer cancel()
-	pub, err := stream.Publish(ctx, c.s.js, stream.Payload{
+	// history.Publish asks the archive about a client_id first: it
+	// remembers client_ids past the stream's dedupe window.
+	archive := &history.Client{NC: c.s.deps.NC, Timeout: c.s.cfg.RequestTimeout}
+	pub, err := history.Publish(ctx, c.s.js, archive, stream.Payload{
 		Chat: f.Chat, User: c.user, Message: *f.Message, ClientID: f.ClientID,
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/parley-chat/parley/pkg/history"
 	"github.com/parley-chat/parley/pkg/hub"
 	"github.com/parley-chat/parley/pkg/stream"
 	"github.com/parley-chat/parley/pkg/wire"
@@ -62,13 +63,58 @@ const (
 )
 
 // replay hands emit every stored message of chat with an id above
-// after, in order, until the stream holds no more.
+// after, in order, until the stream holds no more: first, from the
+// archive, those the stream no longer holds, then the stream's.
 func (s *Server) replay(ctx context.Context, chat string, after int64, emit emitFunc) error {
+	after, err := s.replayArchived(ctx, chat, after, emit)
+	if err != nil {
+		return err
+	}
 	last, done, err := s.replayEach(ctx, chat, after, replaySingly, emit)
 	if err != nil || done {
 		return err
 	}
 	return s.replayOrdered(ctx, chat, last, emit)
+}
+
+// replayArchived hands emit the messages of chat above after that the
+// stream has dropped by age or size, all below its first sequence, from
+// the archive. It returns the id the stream's part starts after. The
+// stream may drop more between the two reads; that needs a replay
+// reaching back to messages at the stream's age limit, a week by default,
+// at the moment of the drop.
+func (s *Server) replayArchived(ctx context.Context, chat string, after int64,
+	emit emitFunc) (int64, error) {
+	st, err := s.stream.get(ctx, s.js)
+	if err != nil {
+		return after, err
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return after, fmt.Errorf("reading the stream's first message: %w", err)
+	}
+	first := int64(info.State.FirstSeq)
+	if after+1 >= first {
+		return after, nil
+	}
+	archive := &history.Client{NC: s.deps.NC, Timeout: s.cfg.RequestTimeout}
+	for {
+		msgs, more, err := archive.Messages(ctx, history.MessagesRequest{
+			Chat: chat, After: after, Before: first, Limit: history.MaxLimit,
+		})
+		if err != nil {
+			return after, fmt.Errorf("replaying chat %s from the archive: %w", chat, err)
+		}
+		for _, m := range msgs {
+			if err := s.emitStored(ctx, chat, m, nil, emit); err != nil {
+				return after, err
+			}
+			after = m.ID
+		}
+		if !more || len(msgs) == 0 {
+			return max(after, first-1), nil
+		}
+	}
 }
 
 // replayEach reads up to limit messages one request at a time. It

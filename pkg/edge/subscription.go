@@ -93,7 +93,9 @@ func (sub *subscription) start(last, stored int64, since *int64) {
 	} else {
 		sub.last = *since
 	}
-	replay := since != nil && *since < stored
+	// last, not only stored: the stream may have aged out what the
+	// archive still holds, and the replay reads the archive for those.
+	replay := since != nil && *since < last
 	if !replay {
 		sub.flush()
 	}

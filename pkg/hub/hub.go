@@ -40,6 +40,7 @@ type Hub struct {
 	log *slog.Logger
 
 	gaps atomic.Uint64
+	str  streamHandle // for filling gaps; see fill.go
 
 	mu     sync.Mutex
 	chats  map[string]*chat
@@ -185,7 +186,8 @@ func (h *Hub) Chats() int {
 
 // Gaps returns how many times a chat's messages arrived with some
 // missing in between, as the stream's Nats-Last-Sequence header shows.
-// Subscribers recover what they missed by subscribing again with since.
+// The hub reads what was missing from the stream and hands it on before
+// the message that showed the gap; see fill.go.
 func (h *Hub) Gaps() uint64 { return h.gaps.Load() }
 
 // Close ends every subscription; later Subscribe calls fail.
@@ -282,6 +284,9 @@ func (c *chat) frame(h *Hub, m *nats.Msg) (*Frame, error) {
 			metrics.EdgeLiveGaps.Inc()
 			h.log.Warn("gap in live messages", "chat", c.uri,
 				"after", last, "missing_before", msg.ID, "expected_after", p)
+			if err := c.fill(h, p); err != nil {
+				h.log.Error("filling gap in live messages", "chat", c.uri, "err", err)
+			}
 		}
 	}
 	f, err := NewFrame(msg)

@@ -10,8 +10,8 @@
 // reconnects to the next, subscribes again with since, and resends what
 // was not acknowledged with the same client_id.
 //
-// A Run is used from one goroutine, except Acked, Stats and Reconnects,
-// which may be called from any goroutine while it sends.
+// A Run is used from one goroutine, except Acked, Chats, Reconnects and
+// Refusals, which may be called from any goroutine while it sends.
 package loadgen
 
 import (
@@ -215,6 +215,19 @@ func (r *Run) Acked() int { return r.rec.ackedCount() }
 
 // Reconnects returns how many times sockets have reconnected so far.
 func (r *Run) Reconnects() int { return r.rec.reconnectCount() }
+
+// Chats returns the URIs of the run's chats.
+func (r *Run) Chats() []string {
+	out := make([]string, len(r.chats))
+	for i, c := range r.chats {
+		out[i] = c.uri
+	}
+	return out
+}
+
+// Refusals returns how many error frames the sockets have received so
+// far, such as sends refused while a backend was unavailable.
+func (r *Run) Refusals() int { return r.rec.refusalCount() }
 
 // Finish waits, up to Settle, for every send to be acknowledged and
 // every acknowledged message to reach every member, reads each chat's

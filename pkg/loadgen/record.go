@@ -138,6 +138,16 @@ func (r *recorder) reconnectCount() int {
 	return r.reconnects
 }
 
+func (r *recorder) refusalCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, v := range r.errors {
+		n += v
+	}
+	return n
+}
+
 func (r *recorder) fromOf(chat string) int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -312,8 +312,11 @@ func (s *socket) refused(f inFrame) error {
 	case p == nil && f.Ref != "" && s.isChat(f.Ref):
 		return fmt.Errorf("%w: %s %s", errResubscribe, f.Code, f.Detail)
 	case p == nil:
-	case f.Code == "unavailable" || f.Code == "rate_limited":
+	case f.Code == "unavailable":
 		p.retryAt = time.Now().Add(300 * time.Millisecond)
+	case f.Code == "rate_limited":
+		// The edge refills a socket's sends over a second or so.
+		p.retryAt = time.Now().Add(time.Second)
 	default:
 		delete(s.pending, f.Ref)
 	}
