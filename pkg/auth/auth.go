@@ -38,7 +38,9 @@ type Config struct {
 	RefreshPath   string        // DefaultRefreshPath; must lie under /auth/
 	// RefreshGrace is how long a rotated refresh token may be presented
 	// again and get the same successor, so that two tabs refreshing at
-	// once do not sign the user out. 10s; negative means no grace.
+	// once do not sign the user out. 10s, or half of AccessTTL when that
+	// is shorter, since a grace answer repeats an access token that must
+	// still be valid; negative means no grace.
 	RefreshGrace time.Duration
 	Issuer       string // token.DefaultIssuer
 	Audience     string // token.DefaultAudience
@@ -95,7 +97,7 @@ func (c *Config) defaults() {
 	setDefault(&c.AccessTTL, 5*time.Minute)
 	setDefault(&c.RefreshTTL, 168*time.Hour)
 	setDefault(&c.SessionMaxAge, 168*time.Hour)
-	setDefault(&c.RefreshGrace, 10*time.Second)
+	setDefault(&c.RefreshGrace, min(10*time.Second, c.AccessTTL/2))
 	setDefault(&c.RefreshPath, DefaultRefreshPath)
 	setDefault(&c.Issuer, token.DefaultIssuer)
 	setDefault(&c.Audience, token.DefaultAudience)

@@ -256,6 +256,10 @@ func TestConfigRefusesBadSettings(t *testing.T) {
 			t.Errorf("Validate accepted %+v", c)
 		}
 	}
+	short := Config{AccessTTL: 10 * time.Second}
+	if err := short.Validate(); err != nil || short.RefreshGrace != 5*time.Second {
+		t.Fatalf("10s tokens alone: grace %v, %v; want 5s and no error", short.RefreshGrace, err)
+	}
 	c := Config{RefreshPath: "/auth/token/refresh"}
 	if err := c.Validate(); err != nil || c.RefreshPath != "/auth/token/refresh/" {
 		t.Fatalf("RefreshPath without its slash: %q, %v", c.RefreshPath, err)
