@@ -48,10 +48,13 @@ func TestClusterFlow(t *testing.T) {
 	authP := start(t, "auth", "auth", map[string]string{
 		"PARLEY_ADDR": authAddr, "PARLEY_DATABASE_URL": dbURL,
 		"PARLEY_REDIS_URL": redisURL, "PARLEY_SIGNING_KEY_FILES": keyFile,
+		"PARLEY_NATS_URL": ns.ClientURL(),
 	})
 	waitReady(t, authP, authBase)
 
-	common := map[string]string{"PARLEY_NATS_URL": ns.ClientURL(), "PARLEY_AUTH_URL": authBase}
+	common := map[string]string{
+		"PARLEY_NATS_URL": ns.ClientURL(), "PARLEY_AUTH_URL": authBase, "PARLEY_REDIS_URL": redisURL,
+	}
 	with := func(extra map[string]string) map[string]string {
 		env := map[string]string{}
 		for k, v := range common {
