@@ -78,7 +78,15 @@ func (s *Service) setUp(ctx context.Context) (jetstream.Stream, jetstream.Consum
 }
 
 func (s *Service) trySetUp(ctx context.Context) (jetstream.Stream, jetstream.Consumer, error) {
-	str, err := stream.Ensure(ctx, s.js, s.cfg.Stream)
+	// A stream created anew, its storage lost, starts above every id
+	// the archive holds; see stream.Config.FirstSeq.
+	top, err := s.chats.MaxMessageID(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("finding the archive's largest id: %w", err)
+	}
+	cfg := s.cfg.Stream
+	cfg.FirstSeq = uint64(top) + 1
+	str, err := stream.Ensure(ctx, s.js, cfg)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -378,3 +378,28 @@ func TestRunEndsWhenConsumerDeleted(t *testing.T) {
 		t.Fatal("Run kept going without its consumer")
 	}
 }
+
+// TestStreamCreatedAgainStartsAboveTheArchive: when the stream's storage
+// is lost and the stream created again, new ids start above the
+// archive's, so no new message is taken for one already stored.
+func TestStreamCreatedAgainStartsAboveTheArchive(t *testing.T) {
+	e := newEnv(t, "", Config{})
+	stop := e.run(e.svc)
+	uri := e.newChat(alice)
+	old := []int64{e.post(alice, uri, "a"), e.post(alice, uri, "b")}
+	settled(t, e)
+	stop()
+	if err := e.js.DeleteStream(context.Background(), stream.Name); err != nil {
+		t.Fatal(err)
+	}
+
+	e.run(e.newService())
+	fresh := e.post(alice, uri, "c")
+	if fresh <= old[1] {
+		t.Fatalf("new id %d is not above the archive's %d", fresh, old[1])
+	}
+	h := e.history(alice, uri, "")
+	if !slices.Equal(ids(h.Messages), append(old, fresh)) {
+		t.Fatalf("history = %v, want %v", ids(h.Messages), append(old, fresh))
+	}
+}

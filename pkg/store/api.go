@@ -57,4 +57,6 @@ type Chats interface {
 	MessageByClientID(ctx context.Context, uri string, userID int64, clientID string) (wire.Message, error)
 	// LastMessageID is the newest stored id of a chat, 0 when none.
 	LastMessageID(ctx context.Context, uri string) (int64, error)
+	// MaxMessageID is the largest id stored in any chat, 0 when none.
+	MaxMessageID(ctx context.Context) (int64, error)
 }

@@ -28,6 +28,8 @@ func testConformance(t *testing.T, newDSN func(t *testing.T) string) {
 		{"IdempotentMessages", testIdempotentMessages},
 		{"LastMessageAt", testLastMessageAt},
 		{"ConcurrentOverlappingBatches", testConcurrentBatches},
+		{"ConcurrentDisjointBatches", testDisjointBatches},
+		{"MaxMessageID", testMaxMessageID},
 		{"LargeBatch", testLargeBatch},
 	}
 	for _, tc := range cases {
@@ -625,6 +627,56 @@ func testConcurrentBatches(t *testing.T, db *DB) {
 	if len(all) != top || all[0] != 1 || all[len(all)-1] != top ||
 		len(slices.Compact(slices.Clone(all))) != top {
 		t.Errorf("stored %d messages (%v...), want ids 1..%d once each", len(all), all[:3], top)
+	}
+}
+
+// testDisjointBatches has writers store different messages of the same
+// chats at once, as archiver replicas do: each chat's row is updated by
+// every writer, and none may deadlock another.
+func testDisjointBatches(t *testing.T, db *DB) {
+	ctx := t.Context()
+	a := wu(1, "a")
+	chats := []string{"c1", "c2", "c3", "c4", "c5", "c6"}
+	for _, uri := range chats {
+		_, err := db.CreateChat(ctx, uri, a, base)
+		ok(t, "CreateChat", err)
+	}
+	const writers, each = 8, 30
+	for round := range 5 {
+		errs := make([]error, writers)
+		var wg sync.WaitGroup
+		for w := range writers {
+			var batch []wire.Message
+			for i := range each {
+				id := int64(round*writers*each + w*each + i + 1)
+				batch = append(batch, msg(id, chats[(i+w)%len(chats)], a, "", int(id)))
+			}
+			wg.Go(func() { errs[w] = db.AddMessages(ctx, batch) })
+		}
+		wg.Wait()
+		for w, err := range errs {
+			ok(t, fmt.Sprint("round ", round, " writer ", w), err)
+		}
+	}
+}
+
+func testMaxMessageID(t *testing.T, db *DB) {
+	ctx := t.Context()
+	top, err := db.MaxMessageID(ctx)
+	ok(t, "MaxMessageID", err)
+	if top != 0 {
+		t.Errorf("MaxMessageID of an empty store = %d", top)
+	}
+	a := wu(1, "a")
+	for _, uri := range []string{"c", "d"} {
+		_, err := db.CreateChat(ctx, uri, a, base)
+		ok(t, "CreateChat", err)
+	}
+	ok(t, "AddMessages", db.AddMessages(ctx, []wire.Message{msg(9, "d", a, "", 1), msg(4, "c", a, "", 2)}))
+	top, err = db.MaxMessageID(ctx)
+	ok(t, "MaxMessageID", err)
+	if top != 9 {
+		t.Errorf("MaxMessageID = %d, want 9", top)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -134,9 +135,13 @@ func (db *DB) insertMessages(ctx context.Context, tx *sql.Tx, ids map[string]int
 }
 
 // touchChats moves last_message_at forward, never back: a batch that
-// commits after a newer one must not make its chat look older.
+// commits after a newer one must not make its chat look older. It
+// updates the chats in id order: two batches updating the same chats in
+// different orders would each wait for the other, and PostgreSQL would
+// fail one of them as a deadlock.
 func (db *DB) touchChats(ctx context.Context, tx *sql.Tx, newest map[int64]time.Time) error {
-	for chat, at := range newest {
+	for _, chat := range slices.Sorted(maps.Keys(newest)) {
+		at := newest[chat]
 		_, err := tx.ExecContext(ctx, `
 			UPDATE chats SET last_message_at = $2
 			WHERE id = $1 AND (last_message_at IS NULL OR last_message_at < $2)`,
@@ -269,6 +274,16 @@ func (db *DB) LastMessageID(ctx context.Context, uri string) (int64, error) {
 		FROM chats c WHERE c.uri = $1`, uri).Scan(&id)
 	if err != nil {
 		return 0, wrap("finding last message", err)
+	}
+	return id, nil
+}
+
+// MaxMessageID is the largest id stored in any chat, 0 when none.
+func (db *DB) MaxMessageID(ctx context.Context) (int64, error) {
+	var id int64
+	err := db.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM messages`).Scan(&id)
+	if err != nil {
+		return 0, wrap("finding the largest message id", err)
 	}
 	return id, nil
 }

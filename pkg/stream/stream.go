@@ -101,6 +101,11 @@ type Config struct {
 	Duplicates time.Duration
 	// DeadMaxAge is how long dead letters are kept; 30 days when zero.
 	DeadMaxAge time.Duration
+	// FirstSeq is the first message id of a stream created anew. Ids
+	// key the archive, so a stream created again after its storage was
+	// lost must start above every id the archive holds, or new messages
+	// would be taken for ones already stored.
+	FirstSeq uint64
 }
 
 // DedupeWindow is the dedupe window c gives the stream.
@@ -149,7 +154,7 @@ func EnsureDead(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstr
 // Ensure creates the stream, or updates it to cfg, and returns it.
 func Ensure(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.Stream, error) {
 	cfg = cfg.withDefaults()
-	s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	sc := jetstream.StreamConfig{
 		Name:        Name,
 		Description: "Parley chat messages",
 		Subjects:    []string{AllChats},
@@ -164,7 +169,18 @@ func Ensure(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.
 			Source:      AllChats,
 			Destination: livePrefix + "{{wildcard(1)}}",
 		},
-	})
+	}
+	s, err := js.UpdateStream(ctx, sc)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		// Only a new stream takes FirstSeq; an existing one keeps its
+		// sequence whatever the setting says.
+		created := sc
+		created.FirstSeq = cfg.FirstSeq
+		s, err = js.CreateStream(ctx, created)
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			s, err = js.UpdateStream(ctx, sc) // another replica created it first
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("creating stream %s: %w", Name, err)
 	}

@@ -93,6 +93,9 @@ func (lc *localCluster) checkMetrics(t *testing.T) {
 			}
 		}
 	}
+	// The first edge carried alice's send; the second still holds bob's
+	// socket.
+	byComponent["edge-1"] = scrape(t, lc.instances["edge"][1])
 	lc.checkCounts(t, byComponent)
 	queries := map[string][]string{"dashboard": dashboardExprs(t), "alert rules": ruleExprs(t, alertsFile)}
 	for source, exprs := range queries {
@@ -120,7 +123,10 @@ func (lc *localCluster) checkCounts(t *testing.T, m map[string]map[string]*dto.M
 		{"edge", "parley_edge_frames_received_total", map[string]string{"type": "send"}, 1},
 		{"edge", "parley_edge_send_ack_seconds", nil, 1},
 		{"edge", "parley_edge_fanout_seconds", nil, 1},
-		{"edge", "parley_edge_connections", nil, 1},
+		{"edge-1", "parley_edge_connections", nil, 1},
+		{"edge-1", "parley_edge_subscriptions", nil, 1},
+		{"edge-1", "parley_edge_chats", nil, 1},
+		{"edge-1", "parley_edge_frames_sent_total", map[string]string{"type": "message"}, 1},
 		{"edge", "parley_ready", map[string]string{"service": "edge"}, 1},
 		{"edge", "parley_nats_connected", nil, 1},
 		{"archiver", "parley_dependency_up", map[string]string{"dependency": "nats"}, 1},
