@@ -170,21 +170,31 @@ func Ensure(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.
 			Destination: livePrefix + "{{wildcard(1)}}",
 		},
 	}
-	s, err := js.UpdateStream(ctx, sc)
+	s, err := update(ctx, js, sc)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		// Only a new stream takes FirstSeq; an existing one keeps its
-		// sequence whatever the setting says.
-		created := sc
-		created.FirstSeq = cfg.FirstSeq
-		s, err = js.CreateStream(ctx, created)
+		sc.FirstSeq = cfg.FirstSeq
+		s, err = js.CreateStream(ctx, sc)
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-			s, err = js.UpdateStream(ctx, sc) // another replica created it first
+			s, err = update(ctx, js, sc) // another replica created it first
 		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("creating stream %s: %w", Name, err)
 	}
 	return s, nil
+}
+
+// update applies sc to the existing stream, keeping the FirstSeq it was
+// created with. An update that changed it would be taken up by replicas
+// that create their copy later, as after losing their storage, and they
+// would number messages from another start than the others.
+func update(ctx context.Context, js jetstream.JetStream, sc jetstream.StreamConfig) (jetstream.Stream, error) {
+	s, err := js.Stream(ctx, sc.Name)
+	if err != nil {
+		return nil, err
+	}
+	sc.FirstSeq = s.CachedInfo().Config.FirstSeq
+	return js.UpdateStream(ctx, sc)
 }
 
 // Payload is what is published for one message. The id and time are not
