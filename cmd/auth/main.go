@@ -39,7 +39,7 @@ func main() {
 
 func run(ctx context.Context, args []string) error {
 	var cfg auth.Config
-	var addr, dbURL, redisURL, natsURL, keyFiles, keysPEM, cors, logFormat, logLevel string
+	var addr, dbURL, redisURL, natsURL, keyFiles, keysPEM, cors, proxies, logFormat, logLevel string
 	var grace time.Duration
 	fs := flag.NewFlagSet("auth", flag.ContinueOnError)
 	fs.StringVar(&addr, "addr", ":8001", "listen address")
@@ -49,6 +49,7 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&keyFiles, "signing-key-files", "", "PEM files of Ed25519 signing keys, comma-separated, newest first")
 	fs.StringVar(&keysPEM, "signing-keys", "", "PEM text of Ed25519 signing keys, newest first, before the files (use the environment)")
 	fs.StringVar(&cors, "cors-origins", "", "origins allowed to call /auth/ cross-origin, comma-separated")
+	fs.StringVar(&proxies, "trusted-proxies", "", "load balancers (CIDR prefixes or addresses, comma-separated) whose X-Forwarded-For names the client, for login throttling")
 	fs.DurationVar(&cfg.AccessTTL, "access-ttl", 0, "access token lifetime (default 5m)")
 	fs.DurationVar(&cfg.RefreshTTL, "refresh-ttl", 0, "refresh token lifetime (default 168h)")
 	fs.DurationVar(&cfg.SessionMaxAge, "session-max-age", 0, "longest life of a login, refreshes included (default 168h)")
@@ -59,6 +60,10 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := envflag.Parse(fs, args, nil); err != nil {
 		return err
+	}
+	var err error
+	if cfg.TrustedProxies, err = envflag.Prefixes(proxies); err != nil {
+		return fmt.Errorf("PARLEY_TRUSTED_PROXIES: %w", err)
 	}
 	log, err := logging.New(os.Stderr, logFormat, logLevel)
 	if err != nil {

@@ -44,7 +44,7 @@ func run(ctx context.Context, args []string) error {
 		args = args[1:]
 	}
 	var cfg allinone.Config
-	var keyFiles, cors, origins string
+	var keyFiles, cors, origins, proxies string
 	var logFormat, logLevel string
 	fs := flag.NewFlagSet("parley", flag.ContinueOnError)
 	fs.StringVar(&cfg.Addr, "addr", ":8000", "listen address for everything")
@@ -55,6 +55,7 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&keyFiles, "signing-key-files", "", "PEM files of Ed25519 signing keys, comma-separated, newest first (generated in the data folder when empty)")
 	fs.StringVar(&cfg.SigningKeys, "signing-keys", "", "PEM text of Ed25519 signing keys, newest first, before the files (use the environment)")
 	fs.StringVar(&cors, "cors-origins", "", "origins allowed to call /auth/ and /api/ cross-origin, comma-separated")
+	fs.StringVar(&proxies, "trusted-proxies", "", "load balancers (CIDR prefixes or addresses, comma-separated) whose X-Forwarded-For names the client, for login throttling")
 	fs.StringVar(&origins, "allowed-origins", "", "origins allowed to open /ws, comma-separated (the request's own host when empty)")
 	fs.DurationVar(&cfg.Auth.AccessTTL, "access-ttl", 0, "access token lifetime (default 5m)")
 	fs.DurationVar(&cfg.Auth.RefreshTTL, "refresh-ttl", 0, "refresh token lifetime (default 168h)")
@@ -66,6 +67,10 @@ func run(ctx context.Context, args []string) error {
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	if err := envflag.Parse(fs, args, nil); err != nil {
 		return err
+	}
+	var err error
+	if cfg.Auth.TrustedProxies, err = envflag.Prefixes(proxies); err != nil {
+		return fmt.Errorf("PARLEY_TRUSTED_PROXIES: %w", err)
 	}
 	cfg.SigningKeyFiles = envflag.List(keyFiles)
 	cfg.CORSOrigins = envflag.List(cors)

@@ -49,6 +49,10 @@ type Config struct {
 	// per client address: 5 then one a minute, and 20 then one each 10s.
 	LoginPerUser throttle.Rate
 	LoginPerAddr throttle.Rate
+	// SignUpPerAddr limits sign-ups per client address: 100, then one
+	// a second, enough for a load test's users and too few for a flood
+	// of expensive password hashes to starve logins for long.
+	SignUpPerAddr throttle.Rate
 	// Limiter counts failed logins; nil counts them in this process,
 	// which lets each replica allow its own share.
 	Limiter throttle.Limiter
@@ -90,6 +94,9 @@ func (c *Config) Validate() error {
 	if err := c.LoginPerAddr.Check(); err != nil {
 		return fmt.Errorf("auth: LoginPerAddr: %w", err)
 	}
+	if err := c.SignUpPerAddr.Check(); err != nil {
+		return fmt.Errorf("auth: SignUpPerAddr: %w", err)
+	}
 	return c.checkRefreshPath()
 }
 
@@ -103,6 +110,7 @@ func (c *Config) defaults() {
 	setDefault(&c.Audience, token.DefaultAudience)
 	setDefault(&c.LoginPerUser, throttle.Rate{Burst: 5, Every: time.Minute})
 	setDefault(&c.LoginPerAddr, throttle.Rate{Burst: 20, Every: 10 * time.Second})
+	setDefault(&c.SignUpPerAddr, throttle.Rate{Burst: 100, Every: time.Second})
 	if c.Now == nil {
 		c.Now = time.Now
 	}

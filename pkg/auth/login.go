@@ -34,7 +34,7 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	keys := s.loginKeys(f["username"], r)
-	if err := s.throttled(ctx, keys); err != nil {
+	if err := s.throttled(ctx, keys[:]); err != nil {
 		return err
 	}
 	u, ok, err := s.checkPassword(ctx, f["username"], f["password"])
@@ -115,8 +115,8 @@ func (s *Service) loginKeys(username string, r *http.Request) [2]limitKey {
 	}
 }
 
-// throttled answers 429 when either count is exhausted.
-func (s *Service) throttled(ctx context.Context, keys [2]limitKey) error {
+// throttled answers 429 when any of the counts is exhausted.
+func (s *Service) throttled(ctx context.Context, keys []limitKey) error {
 	var wait time.Duration
 	for _, k := range keys {
 		d, err := s.limiter.Wait(ctx, k.key, k.rate)

@@ -183,3 +183,22 @@ func TestLoginSessionsAreDistinct(t *testing.T) {
 		t.Fatal("two logins share a session")
 	}
 }
+
+func TestSignUpThrottledPerAddress(t *testing.T) {
+	e := newEnv(t, Config{SignUpPerAddr: throttle.Rate{Burst: 2, Every: time.Minute}})
+	e.signUp("first", "a-fine-Passphrase")
+	e.signUp("second", "a-fine-Passphrase")
+	body := map[string]string{"username": "third", "password": "a-fine-Passphrase"}
+	wantThrottled(t, e.serve(request("POST", "/auth/users/", body)))
+
+	other := request("POST", "/auth/users/", body)
+	other.RemoteAddr = "198.51.100.7:5555"
+	if w := e.serve(other); w.Code != 201 {
+		t.Fatalf("sign-up from another address = %d %s", w.Code, w.Body)
+	}
+	// Invalid sign-ups cost nothing: they are refused before the count.
+	bad := map[string]string{"username": "x y", "password": "a-fine-Passphrase"}
+	if w := e.serve(request("POST", "/auth/users/", bad)); w.Code != 400 {
+		t.Fatalf("invalid sign-up while throttled = %d, want 400", w.Code)
+	}
+}

@@ -51,6 +51,16 @@ func (s *Service) signUp(w http.ResponseWriter, r *http.Request) error {
 	if err := checkSignUp(f); err != nil {
 		return err
 	}
+	// Every well-formed sign-up counts against its address, before the
+	// expensive hash: an unbounded stream of sign-ups would otherwise
+	// starve logins of CPU.
+	key := [1]limitKey{{"signup:addr:" + s.clientAddr(r), s.cfg.SignUpPerAddr}}
+	if err := s.throttled(r.Context(), key[:]); err != nil {
+		return err
+	}
+	if err := s.limiter.Fail(r.Context(), key[0].key, key[0].rate); err != nil {
+		return unavailable("recording sign-up", err)
+	}
 	hash, err := s.hasher.Hash(r.Context(), f["password"])
 	if err != nil {
 		return fmt.Errorf("hashing password: %w", err)

@@ -8,6 +8,7 @@ package envflag
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 )
@@ -59,4 +60,26 @@ func List(s string) []string {
 		}
 	}
 	return out
+}
+
+// Prefixes parses a comma-separated list of CIDR prefixes; a bare
+// address stands for itself alone.
+func Prefixes(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range List(s) {
+		if !strings.Contains(part, "/") {
+			a, err := netip.ParseAddr(part)
+			if err != nil {
+				return nil, fmt.Errorf("parsing address %q: %w", part, err)
+			}
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, fmt.Errorf("parsing prefix %q: %w", part, err)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

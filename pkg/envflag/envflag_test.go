@@ -2,6 +2,7 @@ package envflag
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -61,5 +62,28 @@ func TestList(t *testing.T) {
 	}
 	if got := List(""); got != nil {
 		t.Fatalf("List(\"\") = %q, want nil", got)
+	}
+}
+
+func TestPrefixes(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    string
+		wantErr bool
+	}{
+		{"", "[]", false},
+		{"10.0.0.0/8, 127.0.0.1", "[10.0.0.0/8 127.0.0.1/32]", false},
+		{"10.1.2.3/8,::1", "[10.0.0.0/8 ::1/128]", false},
+		{"10.0.0.0/33", "", true},
+		{"nonsense", "", true},
+	}
+	for _, tt := range tests {
+		got, err := Prefixes(tt.in)
+		if (err != nil) != tt.wantErr {
+			t.Fatalf("Prefixes(%q) error = %v, want error %v", tt.in, err, tt.wantErr)
+		}
+		if err == nil && fmt.Sprint(got) != tt.want {
+			t.Errorf("Prefixes(%q) = %v, want %s", tt.in, got, tt.want)
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -136,7 +137,13 @@ func (s *Server) Listen() error {
 }
 
 // URL is the base URL of the listening server.
+// A server listening on every interface is named by localhost, which is
+// what a person at this machine types into a browser.
 func (s *Server) URL() string {
+	addr, ok := s.ln.Addr().(*net.TCPAddr)
+	if ok && addr.IP.IsUnspecified() {
+		return "http://localhost:" + strconv.Itoa(addr.Port)
+	}
 	return "http://" + s.ln.Addr().String()
 }
 

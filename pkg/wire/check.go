@@ -23,6 +23,10 @@ var (
 	// ErrNullChar refuses U+0000, which PostgreSQL text cannot hold: a
 	// message accepted with it could never be archived.
 	ErrNullChar = errors.New("Null characters are not allowed.")
+	// ErrControlChar refuses control characters other than tab and line
+	// breaks: they render as nothing, or move a terminal's cursor when a
+	// message is printed, and no person types them.
+	ErrControlChar = errors.New("Control characters are not allowed.")
 )
 
 // CheckMessage validates message text: valid UTF-8, 1 to 2000 code points,
@@ -33,6 +37,9 @@ func CheckMessage(s string) error {
 	}
 	if strings.IndexByte(s, 0) >= 0 {
 		return ErrNullChar
+	}
+	if strings.IndexFunc(s, isControl) >= 0 {
+		return ErrControlChar
 	}
 	if strings.TrimFunc(s, unicode.IsSpace) == "" {
 		return ErrBlank
@@ -56,4 +63,10 @@ func CheckClientID(s string) error {
 		return ErrClientIDLen
 	}
 	return nil
+}
+
+// isControl reports the C0 and C1 control characters a message may not
+// hold: all but tab, line feed and carriage return.
+func isControl(r rune) bool {
+	return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r'
 }

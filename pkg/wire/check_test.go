@@ -19,6 +19,10 @@ func TestCheckMessage(t *testing.T) {
 		{"empty", "", ErrBlank},
 		{"only white space", " \t\n\u00a0", ErrBlank},
 		{"bad utf-8", "a\xffb", ErrBadUTF8},
+		{"tab and line breaks", "a\tb\r\nc", nil},
+		{"bell", "ding\a", ErrControlChar},
+		{"escape", "\x1b[2J", ErrControlChar},
+		{"C1 control", "a\u0085b", ErrControlChar},
 		{"null character", "a\x00b", ErrNullChar},
 	}
 	for _, tt := range tests {
