@@ -211,11 +211,23 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		WriteBufferSize: writeBufferSize,
 		WriteBufferPool: &sync.Pool{},
 		CheckOrigin:     s.checkOrigin,
+		Error:           upgradeError,
 	}
 	if err := s.revoked.watch(s); err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
 	return s, nil
+}
+
+// upgradeError answers a refused upgrade in the contract's JSON shape
+// rather than gorilla's plain text.
+func upgradeError(w http.ResponseWriter, _ *http.Request, status int, _ error) {
+	detail := "WebSocket upgrade refused."
+	if status == http.StatusForbidden {
+		detail = rest.ErrForbidden.Detail
+	}
+	w.Header().Set("Sec-Websocket-Version", "13")
+	rest.WriteError(w, &rest.Error{Status: status, Detail: detail})
 }
 
 // Handler serves GET /ws and, when Deps.Static is set, the web client.

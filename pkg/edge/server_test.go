@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -54,7 +55,34 @@ func TestOrigin(t *testing.T) {
 		}
 		if resp == nil || resp.StatusCode != http.StatusForbidden {
 			t.Errorf("origin %q refused with %v, want 403", tt.origin, resp)
+			continue
 		}
+		wantJSONDetail(t, resp, "You do not have permission to perform this action.")
+	}
+}
+
+func TestPlainRequestToWS(t *testing.T) {
+	e := newEnv(t)
+	_, url := e.edge(Config{})
+	resp, err := http.Get("http" + strings.TrimPrefix(url, "ws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("GET /ws without an upgrade = %d, want 400", resp.StatusCode)
+	}
+	wantJSONDetail(t, resp, "WebSocket upgrade refused.")
+}
+
+// wantJSONDetail checks that resp carries the contract's error shape.
+func wantJSONDetail(t *testing.T, resp *http.Response, detail string) {
+	t.Helper()
+	defer resp.Body.Close()
+	var body struct{ Detail string }
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil ||
+		resp.Header.Get("Content-Type") != "application/json" || body.Detail != detail {
+		t.Errorf("refusal body: %q (%v) as %q, want detail %q",
+			body.Detail, err, resp.Header.Get("Content-Type"), detail)
 	}
 }
 
