@@ -204,7 +204,11 @@ func openNATS(cfg Config, log *slog.Logger, stack *cleanup) (*nats.Conn, error) 
 		stack.push(func() { _ = nc.Drain() })
 		return nc, nil
 	}
-	ns, err := embednats.Start(embednats.Options{Dir: filepath.Join(cfg.DataDir, "jetstream")})
+	// One server holds the only copy, so it syncs each message to disk
+	// before acknowledging it; see "Delivery guarantees" in the README.
+	ns, err := embednats.Start(embednats.Options{
+		Dir: filepath.Join(cfg.DataDir, "jetstream"), SyncAlways: true,
+	})
 	if err != nil {
 		return nil, err
 	}

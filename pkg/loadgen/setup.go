@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -187,22 +188,24 @@ func (r *Run) page(ctx context.Context, c *chat, q url.Values) ([]wire.Message, 
 	return page.Messages, page.HasMore, nil
 }
 
-// call makes one API request, retrying while the answer is 503 or the
-// service cannot be reached, as during a fault, and decodes the answer.
+// call makes one API request, retrying while the answer is 503 or 429
+// or the service cannot be reached, as during a fault or a burst of
+// sign-ups, and decodes the answer.
 func (r *Run) call(ctx context.Context, method, url, tok string, body any, want int, into any) error {
 	var last error
 	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
-		status, data, err := r.do(ctx, method, url, tok, body)
+		status, data, retry, err := r.do(ctx, method, url, tok, body)
 		switch {
 		case err == nil && status == want:
 			if into == nil {
 				return nil
 			}
 			return json.Unmarshal(data, into)
-		case err == nil && status != http.StatusServiceUnavailable:
+		case err == nil && status != http.StatusServiceUnavailable && status != http.StatusTooManyRequests:
 			return fmt.Errorf("%s %s: status %d: %s", method, url, status, strings.TrimSpace(string(data)))
 		case err == nil:
 			last = fmt.Errorf("%s %s: status %d", method, url, status)
+			wait = max(wait, retry)
 		default:
 			last = err
 		}
@@ -216,18 +219,21 @@ func (r *Run) call(ctx context.Context, method, url, tok string, body any, want 
 	}
 }
 
-func (r *Run) do(ctx context.Context, method, url, tok string, body any) (int, []byte, error) {
+// do makes one request; it returns the status, the body and how long
+// Retry-After asks to wait.
+func (r *Run) do(ctx context.Context, method, url, tok string,
+	body any) (int, []byte, time.Duration, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return 0, nil, err
+			return 0, nil, 0, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -237,9 +243,10 @@ func (r *Run) do(ctx context.Context, method, url, tok string, body any) (int, [
 	}
 	resp, err := r.http.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, data, err
+	secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+	return resp.StatusCode, data, time.Duration(secs) * time.Second, err
 }

@@ -53,7 +53,7 @@ func newSocket(r *Run, u *user, edge int) *socket {
 // after each failure.
 func (s *socket) run(ctx context.Context) {
 	for failures := 0; ; failures++ {
-		err := s.session(ctx)
+		err := s.connectOnce(ctx)
 		if ctx.Err() != nil {
 			return
 		}
@@ -75,9 +75,9 @@ const (
 	outQueue    = 1024
 )
 
-// session runs one connection: authenticate, subscribe, resend what is
+// connectOnce runs one connection: authenticate, subscribe, resend what is
 // pending, then read until the connection fails.
-func (s *socket) session(ctx context.Context) error {
+func (s *socket) connectOnce(ctx context.Context) error {
 	tok, err := s.r.freshToken(ctx, s.user)
 	if err != nil {
 		return err

@@ -14,6 +14,11 @@ import (
 
 func startJS(t *testing.T) (*nats.Conn, jetstream.JetStream, jetstream.Stream) {
 	t.Helper()
+	return startJSWith(t, Config{})
+}
+
+func startJSWith(t *testing.T, cfg Config) (*nats.Conn, jetstream.JetStream, jetstream.Stream) {
+	t.Helper()
 	srv, err := embednats.Start(embednats.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +35,7 @@ func startJS(t *testing.T) (*nats.Conn, jetstream.JetStream, jetstream.Stream) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
-	s, err := Ensure(ctx, js, Config{})
+	s, err := Ensure(ctx, js, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,5 +135,28 @@ func TestDecodeRejectsMalformed(t *testing.T) {
 		if _, err := Decode(m); err == nil {
 			t.Errorf("%s: Decode succeeded, want an error", tt.name)
 		}
+	}
+}
+
+// TestEnsureKeepsFirstSeq: FirstSeq numbers a new stream; ensuring the
+// stream again, with any FirstSeq, leaves what it was created with.
+func TestEnsureKeepsFirstSeq(t *testing.T) {
+	_, js, _ := startJSWith(t, Config{FirstSeq: 500})
+	ctx := context.Background()
+	p, err := Publish(ctx, js, Payload{Chat: "c", User: wire.User{ID: 1, Username: "a"}, Message: "x"})
+	if err != nil || p.ID != 500 {
+		t.Fatalf("first id = %d, %v; want 500", p.ID, err)
+	}
+	s, err := Ensure(ctx, js, Config{FirstSeq: 9, MaxAge: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Config.FirstSeq != 500 || info.Config.MaxAge != time.Hour {
+		t.Fatalf("config after Ensure: first seq %d, max age %v; want 500 and 1h",
+			info.Config.FirstSeq, info.Config.MaxAge)
 	}
 }

@@ -42,7 +42,7 @@ func startNATSCluster(t *testing.T) ([]*natsNode, string) {
 		conf := writeFile(t, dir, n.name+".conf", fmt.Sprintf(`server_name: %s
 listen: 127.0.0.1:%d
 http: 127.0.0.1:%d
-jetstream { store_dir: %q, sync_interval: always }
+jetstream { store_dir: %q, sync_interval: 1s }
 cluster { name: fault, listen: 127.0.0.1:%d, routes: [%s] }
 `, n.name, n.client, n.monitor, dir+"/"+n.name, clusterPorts[i], strings.Join(routes, ", ")))
 		n.proc = spawn(t, "nats "+n.name, "nats-server", nil, "-c", conf)
