@@ -8,10 +8,11 @@
 #   scripts/cluster.sh status  # what is running
 #
 # Settings (environment):
-#   PARLEY_CLUSTER_DIR   data, logs and pid files        ./data/cluster
-#   PARLEY_DATABASE_URL  PostgreSQL for auth and archiver postgres://127.0.0.1:5432/parley_cluster?sslmode=disable
-#   PARLEY_REDIS_URL     Redis                            redis://127.0.0.1:6379/0
-#   PARLEY_NATS_SYNC     JetStream's sync_interval        1s
+#   PARLEY_CLUSTER_DIR   data, logs and pid files (./data/cluster)
+#   PARLEY_DATABASE_URL  PostgreSQL for auth and archivers
+#                        (postgres://127.0.0.1:5432/parley_cluster?sslmode=disable)
+#   PARLEY_REDIS_URL     Redis (redis://127.0.0.1:6379/0)
+#   PARLEY_NATS_SYNC     JetStream's sync_interval (1s)
 #
 # Ports: NATS 14222-14224 (routes 16222-16224, monitoring 18222-18224),
 # auth 18001, archivers 18002 and 18003, edges 18010 and 18011: away from

@@ -33,8 +33,10 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&cfg.Members, "members", 10, "members of each chat, one socket each")
 	fs.Float64Var(&cfg.Rate, "rate", 200, "offered messages per second, over all senders")
 	fs.DurationVar(&cfg.Duration, "duration", 60*time.Second, "how long to send")
-	fs.DurationVar(&cfg.Settle, "settle", 30*time.Second, "how long to wait for outstanding acks and deliveries")
-	fs.StringVar(&jsonOut, "json", "", "also write the figures and the checker's counts as JSON to this file (- for stdout)")
+	fs.DurationVar(&cfg.Settle, "settle", 30*time.Second,
+		"how long to wait for outstanding acks and deliveries")
+	fs.StringVar(&jsonOut, "json", "",
+		"also write the figures and the checker's counts as JSON to this file (- for stdout)")
 	fs.StringVar(&logLevel, "log-level", "warn", "log level: debug, info, warn or error")
 	if err := envflag.Parse(fs, args, nil); err != nil {
 		return err

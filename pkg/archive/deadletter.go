@@ -93,7 +93,8 @@ type DeadLetter struct {
 
 // DeadLetters returns up to limit dead letters, oldest first, starting at
 // sequence from of the dead-letter stream (1 for the beginning).
-func DeadLetters(ctx context.Context, js jetstream.JetStream, from uint64, limit int) ([]DeadLetter, error) {
+func DeadLetters(ctx context.Context, js jetstream.JetStream, from uint64,
+	limit int) ([]DeadLetter, error) {
 	str, err := js.Stream(ctx, stream.DeadName)
 	if err != nil {
 		return nil, fmt.Errorf("opening dead letters: %w", err)
@@ -138,7 +139,8 @@ func readDead(raw *jetstream.RawStreamMsg) DeadLetter {
 // time, which its chat's subscribers already saw live, then removes it
 // from the dead-letter stream. Storing is idempotent, so a Resurrect cut
 // short is simply run again.
-func Resurrect(ctx context.Context, js jetstream.JetStream, chats store.Chats, seq uint64) (wire.Message, error) {
+func Resurrect(ctx context.Context, js jetstream.JetStream, chats store.Chats,
+	seq uint64) (wire.Message, error) {
 	str, err := js.Stream(ctx, stream.DeadName)
 	if err != nil {
 		return wire.Message{}, fmt.Errorf("opening dead letters: %w", err)

@@ -48,11 +48,11 @@ type Input struct {
 
 // Counts are the defects of one kind of stream.
 type Counts struct {
-	Streams    int // streams checked
-	Expected   int // acknowledged messages that should have arrived, summed over streams
-	Lost       int // of those, how many never arrived
-	Duplicated int // copies beyond the first of any message
-	OutOfOrder int // messages that arrived after one with a larger id
+	Streams    int `json:"streams"`      // streams checked
+	Expected   int `json:"expected"`     // acknowledged messages that should have arrived, over all streams
+	Lost       int `json:"lost"`         // of those, how many never arrived
+	Duplicated int `json:"duplicated"`   // copies beyond the first of any message
+	OutOfOrder int `json:"out_of_order"` // messages that arrived after one with a larger id
 }
 
 // Report is the verdict.

@@ -32,7 +32,8 @@ func TestCheck(t *testing.T) {
 		{"one twice", msgs(10, 11, 11, 12), 0, 0, 1, 0, 0},
 		{"out of order", msgs(10, 12, 11), 0, 0, 0, 1, 0},
 		{"before the run is not expected", msgs(12), 11, 0, 0, 0, 0},
-		{"stored twice under two ids", append(msgs(10, 11, 12), Msg{ID: 13, User: 1, ClientID: "c10"}), 0, 0, 0, 0, 1},
+		{"stored twice under two ids",
+			append(msgs(10, 11, 12), Msg{ID: 13, User: 1, ClientID: "c10"}), 0, 0, 0, 0, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,8 +60,11 @@ func TestCheck(t *testing.T) {
 
 func TestCheckHistoryDefects(t *testing.T) {
 	in := Input{
-		Sends:   []Send{{Chat: "x", User: 1, ClientID: "a", IDs: []int64{1}}, {Chat: "x", User: 1, ClientID: "b", IDs: []int64{2}}},
-		History: []Stream{{Chat: "x", Msgs: []Msg{{ID: 2, User: 1, ClientID: "b"}, {ID: 2, User: 1, ClientID: "b"}}}},
+		Sends: []Send{
+			{Chat: "x", User: 1, ClientID: "a", IDs: []int64{1}},
+			{Chat: "x", User: 1, ClientID: "b", IDs: []int64{2}},
+		},
+		History: []Stream{{Chat: "x", Msgs: msgs(2, 2)}},
 	}
 	r := Check(in)
 	if r.History.Lost != 1 || r.History.Duplicated != 1 || r.OK() {

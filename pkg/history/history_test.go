@@ -39,7 +39,8 @@ func (f *fake) Sent(_ context.Context, req SentRequest) (wire.Message, bool, err
 		return wire.Message{}, false, errors.New("database down")
 	}
 	for _, m := range f.msgs {
-		if m.Chat == req.Chat && m.User.ID == req.UserID && m.ClientID != nil && *m.ClientID == req.ClientID {
+		same := m.ClientID != nil && *m.ClientID == req.ClientID
+		if m.Chat == req.Chat && m.User.ID == req.UserID && same {
 			return m, true, nil
 		}
 	}
@@ -119,7 +120,8 @@ func TestPublishAsksTheArchiveFirst(t *testing.T) {
 func TestNobodyAnswering(t *testing.T) {
 	nc, _ := startNATS(t)
 	c := &Client{NC: nc, Timeout: time.Second}
-	if _, _, err := c.Sent(context.Background(), SentRequest{Chat: "c", UserID: 1, ClientID: "k"}); !errors.Is(err, ErrUnavailable) {
+	_, _, err := c.Sent(context.Background(), SentRequest{Chat: "c", UserID: 1, ClientID: "k"})
+	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Sent with no archiver = %v, want ErrUnavailable", err)
 	}
 }

@@ -36,7 +36,7 @@ type Server struct {
 const maxInFlight = 128
 
 // Serve answers requests on nc with a, each within timeout (5s when
-// zero), until Stop.
+// zero), until Stop. It returns once the server routes questions to it.
 func Serve(nc *nats.Conn, a Archive, timeout time.Duration) (*Server, error) {
 	if timeout == 0 {
 		timeout = 5 * time.Second
@@ -52,6 +52,12 @@ func Serve(nc *nats.Conn, a Archive, timeout time.Duration) (*Server, error) {
 			return nil, fmt.Errorf("serving %s: %w", subject, err)
 		}
 		s.subs = append(s.subs, sub)
+	}
+	// The round trip makes the server hold the interest before Serve
+	// returns, so a question asked next, from any connection, is heard.
+	if err := nc.Flush(); err != nil {
+		_ = s.Stop(context.Background()) // the flush error is the one to report
+		return nil, fmt.Errorf("serving %s: %w", SubjectSent, err)
 	}
 	return s, nil
 }

@@ -188,7 +188,8 @@ func Ensure(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.
 // created with. An update that changed it would be taken up by replicas
 // that create their copy later, as after losing their storage, and they
 // would number messages from another start than the others.
-func update(ctx context.Context, js jetstream.JetStream, sc jetstream.StreamConfig) (jetstream.Stream, error) {
+func update(ctx context.Context, js jetstream.JetStream,
+	sc jetstream.StreamConfig) (jetstream.Stream, error) {
 	s, err := js.Stream(ctx, sc.Name)
 	if err != nil {
 		return nil, err

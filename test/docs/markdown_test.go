@@ -95,7 +95,7 @@ func codeSpans(s string) []string {
 	return out
 }
 
-func TestMarkdownHelpers(t *testing.T) {
+func TestMarkdownTables(t *testing.T) {
 	doc := "# T\n\n## A\n\n| x | y |\n|---|---|\n| `1` | a, b |\n\ntext\n\n| z |\n|:-:|\n| 2 |\n" +
 		"## B\n\n| x | y |\n|---|---|\n| 3 | c |\n"
 	ts := tables(section(doc, "A"))
