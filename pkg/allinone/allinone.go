@@ -90,7 +90,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(url strin
 		return err
 	}
 	stack.push(func() { _ = db.Close() })
-	deny, limiter, err := openDenylist(ctx, cfg, &stack)
+	deny, limiter, err := openDenylist(ctx, cfg, db, &stack)
 	if err != nil {
 		return err
 	}
@@ -237,10 +237,11 @@ func openStore(ctx context.Context, cfg Config) (*store.DB, error) {
 // openDenylist returns the denylist and the login limiter: in this
 // process, or in Redis when RedisURL is set, so that several processes
 // sharing it share revocations and login counts.
-func openDenylist(ctx context.Context, cfg Config, stack *cleanup) (
+func openDenylist(ctx context.Context, cfg Config, db *store.DB, stack *cleanup) (
 	revocation.Denylist, throttle.Limiter, error) {
 	if cfg.RedisURL == "" {
-		return revocation.NewMemory(), throttle.NewMemory(), nil
+		deny, err := reloadDenylist(ctx, db)
+		return deny, throttle.NewMemory(), err
 	}
 	rc, err := connect.Redis(ctx, cfg.RedisURL)
 	if err != nil {
@@ -248,6 +249,25 @@ func openDenylist(ctx context.Context, cfg Config, stack *cleanup) (
 	}
 	stack.push(func() { _ = rc.Close() })
 	return revocation.NewRedis(rc, "parley:"), throttle.NewRedis(rc, "parley:"), nil
+}
+
+// reloadDenylist fills an in-process denylist with the sessions the
+// database knows were revoked, so that a restart does not let a revoked
+// session's unexpired access tokens back in. Used refresh tokens need no
+// reloading: the database refuses them by itself.
+func reloadDenylist(ctx context.Context, db *store.DB) (revocation.Denylist, error) {
+	deny := revocation.NewMemory()
+	now := time.Now()
+	revoked, err := db.RevokedSessions(ctx, now)
+	if err != nil {
+		return nil, fmt.Errorf("reloading revoked sessions: %w", err)
+	}
+	for _, s := range revoked {
+		if err := deny.RevokeSession(ctx, s.ID, s.ExpiresAt); err != nil {
+			return nil, fmt.Errorf("reloading revoked sessions: %w", err)
+		}
+	}
+	return deny, nil
 }
 
 func loadKeys(cfg Config) (*token.KeySet, error) {

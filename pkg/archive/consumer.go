@@ -29,6 +29,11 @@ const drainTimeout = 10 * time.Second
 func (s *Service) Run(ctx context.Context) error {
 	str, cons, err := s.setUp(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped while still setting up: nothing was consumed, so
+			// there is nothing to hand back, and stopping is no failure.
+			return nil
+		}
 		return err
 	}
 	s.setHandles(str, cons)

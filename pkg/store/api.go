@@ -23,6 +23,8 @@ type Users interface {
 	// RevokeUserSessions revokes every live session of a user and returns
 	// their ids.
 	RevokeUserSessions(ctx context.Context, userID int64, at time.Time) ([]string, error)
+	// RevokedSessions lists the revoked sessions not yet expired at at.
+	RevokedSessions(ctx context.Context, at time.Time) ([]Session, error)
 
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
 	RefreshToken(ctx context.Context, id string) (RefreshToken, error)

@@ -176,6 +176,22 @@ func testSessions(t *testing.T, db *DB) {
 	if got.RevokedAt != nil {
 		t.Error("RevokeUserSessions revoked another user's session")
 	}
+
+	// s1, s2 and s3 are revoked and live until 100; "expired" never was
+	// revoked, and "others" is live.
+	revoked, err := db.RevokedSessions(ctx, at(50))
+	ok(t, "RevokedSessions", err)
+	var rids []string
+	for _, s := range revoked {
+		rids = append(rids, s.ID)
+	}
+	slices.Sort(rids)
+	if !slices.Equal(rids, []string{"s1", "s2", "s3"}) {
+		t.Errorf("RevokedSessions = %q, want s1, s2 and s3", rids)
+	}
+	if revoked, err = db.RevokedSessions(ctx, at(100)); err != nil || len(revoked) != 0 {
+		t.Errorf("RevokedSessions once all expired = %v, %v; want none", revoked, err)
+	}
 }
 
 func testRefreshTokens(t *testing.T, db *DB) {

@@ -133,6 +133,32 @@ func (db *DB) RevokeUserSessions(ctx context.Context, userID int64,
 	return ids, nil
 }
 
+// RevokedSessions returns the sessions that were revoked and would not
+// yet have expired at at: what a denylist kept only in memory must learn
+// again when its process restarts.
+func (db *DB) RevokedSessions(ctx context.Context, at time.Time) ([]Session, error) {
+	rows, err := db.r.QueryContext(ctx, `
+		SELECT id, user_id, created_at, expires_at, revoked_at
+		FROM sessions WHERE revoked_at IS NOT NULL AND expires_at > $1`, db.timeArg(at))
+	if err != nil {
+		return nil, wrap("listing revoked sessions", err)
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		var s Session
+		if err := rows.Scan(&s.ID, &s.UserID, timeCol{&s.CreatedAt}, timeCol{&s.ExpiresAt},
+			nullTimeCol{&s.RevokedAt}); err != nil {
+			return nil, wrap("listing revoked sessions", err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("listing revoked sessions", err)
+	}
+	return out, nil
+}
+
 // CreateRefreshToken stores an issued refresh token; an unknown session
 // is ErrNotFound and a token id already stored ErrDuplicate.
 func (db *DB) CreateRefreshToken(ctx context.Context, t RefreshToken) error {
