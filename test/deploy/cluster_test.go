@@ -20,6 +20,7 @@ import (
 	"github.com/parley-chat/parley/pkg/embednats"
 	"github.com/parley-chat/parley/pkg/testenv"
 	"github.com/parley-chat/parley/pkg/token"
+	"github.com/parley-chat/parley/test/harness"
 )
 
 const componentLabel = "app.kubernetes.io/component"
@@ -63,7 +64,7 @@ func renderLocal(t *testing.T) rendered {
 type instance struct {
 	component string
 	addr      string // host:port it listens on
-	p         *proc
+	p         *harness.Proc
 }
 
 func (in *instance) base() string { return "http://" + in.addr }
@@ -118,7 +119,7 @@ func startLocalCluster(t *testing.T) *localCluster {
 	// Addresses first, so that every process can be told where the
 	// others are; two edges, so that a chat crosses them.
 	for _, c := range []string{"auth", "archiver", "edge", "edge"} {
-		lc.instances[c] = append(lc.instances[c], &instance{component: c, addr: freeAddr(t)})
+		lc.instances[c] = append(lc.instances[c], &instance{component: c, addr: harness.FreeAddr(t)})
 	}
 	for _, c := range []string{"auth", "archiver", "edge"} {
 		for i, in := range lc.instances[c] {
@@ -279,7 +280,7 @@ func (lc *localCluster) waitProbes(component string, in *instance) {
 		if pr.HTTPGet.Port.String() != c.Ports[0].Name {
 			lc.t.Fatalf("%s: probe port %s is not the container's port", component, pr.HTTPGet.Port.String())
 		}
-		waitStatus(lc.t, in.p, in.base(), pr.HTTPGet.Path)
+		harness.WaitStatus(lc.t, in.p, in.base()+pr.HTTPGet.Path, http.StatusOK)
 	}
 }
 
@@ -315,7 +316,7 @@ func (lc *localCluster) serveIngress() string {
 		resp.Header.Set("X-Routed-To", resp.Request.Header.Get("X-Routed-To"))
 		return nil
 	}
-	addr := freeAddr(t)
+	addr := harness.FreeAddr(t)
 	srv := &http.Server{Addr: addr, Handler: proxy}
 	done := make(chan error, 1)
 	go func() { done <- srv.ListenAndServe() }()
@@ -324,7 +325,7 @@ func (lc *localCluster) serveIngress() string {
 		<-done
 	})
 	base := "http://" + addr
-	waitStatus(t, lc.instances["edge"][0].p, base, "/healthz")
+	harness.WaitStatus(t, lc.instances["edge"][0].p, base+"/healthz", http.StatusOK)
 	return base
 }
 
@@ -378,16 +379,17 @@ const messageText = "meet me at the north gate at noon"
 func (lc *localCluster) chat() (aliceTok, bobTok, chat string) {
 	t := lc.t
 	suffix := testenv.Suffix()
-	aliceTok = signUp(t, lc.ingress, "alice_"+suffix, password)
-	bobTok = signUp(t, lc.ingress, "bob_"+suffix, password)
+	aliceTok, _ = harness.SignUp(t, lc.ingress, "alice_"+suffix, password)
+	bobTok, _ = harness.SignUp(t, lc.ingress, "bob_"+suffix, password)
 
 	var created struct{ URI string }
-	alice, bob := client{t: t, base: lc.ingress, token: aliceTok}, client{t: t, base: lc.ingress, token: bobTok}
-	if st := alice.do("POST", "/api/chats/", nil, &created); st != 201 {
+	alice := harness.Client{T: t, Base: lc.ingress, Token: aliceTok}
+	bob := harness.Client{T: t, Base: lc.ingress, Token: bobTok}
+	if st := alice.Do("POST", "/api/chats/", nil, &created); st != 201 {
 		t.Fatalf("creating a chat through the Ingress: status %d", st)
 	}
 	chat = created.URI
-	if st := bob.do("PATCH", "/api/chats/"+chat+"/", nil, nil); st != 200 {
+	if st := bob.Do("PATCH", "/api/chats/"+chat+"/", nil, nil); st != 200 {
 		t.Fatalf("joining through the Ingress: status %d", st)
 	}
 
@@ -396,12 +398,12 @@ func (lc *localCluster) chat() (aliceTok, bobTok, chat string) {
 	as := dial(t, edges[0].base(), aliceTok)
 	bs := dial(t, edges[1].base(), bobTok)
 	for _, s := range []*socket{as, bs} {
-		s.send(map[string]any{"type": "subscribe", "chat": chat})
+		s.Send(map[string]any{"type": "subscribe", "chat": chat})
 		if f := s.nextOf("subscribed"); f.Chat != chat {
 			t.Fatalf("subscribed to %q, want %q", f.Chat, chat)
 		}
 	}
-	as.send(map[string]any{"type": "send", "chat": chat, "message": messageText, "client_id": "c1"})
+	as.Send(map[string]any{"type": "send", "chat": chat, "message": messageText, "client_id": "c1"})
 	ack := as.nextOf("ack")
 	got := bs.nextOf("message")
 	if got.Message != messageText || got.ID != ack.ID || ack.ClientID != "c1" {
@@ -410,21 +412,21 @@ func (lc *localCluster) chat() (aliceTok, bobTok, chat string) {
 
 	// And through the Ingress, as a browser would.
 	ws := dial(t, lc.ingress, bobTok)
-	ws.send(map[string]any{"type": "subscribe", "chat": chat, "since": 0})
+	ws.Send(map[string]any{"type": "subscribe", "chat": chat, "since": 0})
 	ws.nextOf("subscribed")
 	if f := ws.nextOf("message"); f.ID != ack.ID {
 		t.Fatalf("replay through the Ingress gave %+v, want message %d", f, ack.ID)
 	}
 	var hist struct{ Messages []frame }
 	path := "/api/chats/" + chat + "/messages/"
-	if st := bob.do("GET", path, nil, &hist); st != 200 ||
+	if st := bob.Do("GET", path, nil, &hist); st != 200 ||
 		len(hist.Messages) != 1 || hist.Messages[0].ID != ack.ID {
 		t.Fatalf("history through the Ingress: status %d, %+v", st, hist.Messages)
 	}
 	// Only the drain check's socket is to be left on the first edge, so
 	// that its close comes at the start of the drain window.
-	as.conn.Close()
-	ws.conn.Close()
+	as.Close()
+	ws.Close()
 	for p, want := range map[string]string{
 		"/auth/jwks.json": "auth", "/api/chats/": "archiver",
 		"/ws": "edge", "/": "edge", "/index.html": "edge",
@@ -448,19 +450,19 @@ func (lc *localCluster) checkDrain(t *testing.T, aliceTok, bobTok, chat string) 
 	if grace == 0 || window == 0 {
 		t.Fatal("the edge's PARLEY_SHUTDOWN_GRACE or PARLEY_DRAIN_WINDOW is not whole seconds")
 	}
-	if err := edge.p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := edge.p.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	// The edge closes its sockets spread over the drain window, this
 	// one at some point within it.
-	if code := s.closeCode(time.Duration(window+5) * time.Second); code != 1012 {
+	if code := s.CloseCode(time.Duration(window+5) * time.Second); code != 1012 {
 		t.Errorf("draining edge closed the socket with %d, want 1012", code)
 	}
-	if err := edge.p.stop(t, time.Duration(grace)*time.Second); err != nil {
-		t.Errorf("edge exited with %v after SIGTERM:\n%s", err, edge.p.out.String())
+	if err := edge.p.StopWithin(time.Duration(grace) * time.Second); err != nil {
+		t.Errorf("edge exited with %v after SIGTERM:\n%s", err, edge.p.Output())
 	}
 	// The other edge still serves the chat.
 	other := dial(t, lc.instances["edge"][1].base(), bobTok)
-	other.send(map[string]any{"type": "subscribe", "chat": chat})
+	other.Send(map[string]any{"type": "subscribe", "chat": chat})
 	other.nextOf("subscribed")
 }

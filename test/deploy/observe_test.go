@@ -169,22 +169,22 @@ func (lc *localCluster) checkLogs(t *testing.T, tokens ...string) {
 	requests := 0
 	for _, list := range lc.instances {
 		for _, in := range list {
-			out := in.p.out.String()
+			out := in.p.Output()
 			for _, s := range secrets {
 				if strings.Contains(out, s) {
-					t.Errorf("%s logged a secret or a message's text", in.p.name)
+					t.Errorf("%s logged a secret or a message's text", in.p.Name())
 				}
 			}
 			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 				var rec map[string]any
 				if err := json.Unmarshal([]byte(line), &rec); err != nil {
-					t.Errorf("%s wrote a line that is not JSON: %q", in.p.name, line)
+					t.Errorf("%s wrote a line that is not JSON: %q", in.p.Name(), line)
 					continue
 				}
 				if rec["msg"] == "http request" {
 					requests++
 					if id, _ := rec["request_id"].(string); id == "" {
-						t.Errorf("%s logged a request without an id: %q", in.p.name, line)
+						t.Errorf("%s logged a request without an id: %q", in.p.Name(), line)
 					}
 				}
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/parley-chat/parley/pkg/embednats"
 	"github.com/parley-chat/parley/pkg/testenv"
 	"github.com/parley-chat/parley/pkg/token"
+	"github.com/parley-chat/parley/test/harness"
 )
 
 // urls says where each service of a deployment answers.
@@ -43,14 +44,14 @@ func TestClusterFlow(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	authAddr := freeAddr(t)
+	authAddr := harness.FreeAddr(t)
 	authBase := "http://" + authAddr
 	authP := start(t, "auth", "auth", map[string]string{
 		"PARLEY_ADDR": authAddr, "PARLEY_DATABASE_URL": dbURL,
 		"PARLEY_REDIS_URL": redisURL, "PARLEY_SIGNING_KEY_FILES": keyFile,
 		"PARLEY_NATS_URL": ns.ClientURL(),
 	})
-	waitReady(t, authP, authBase)
+	harness.WaitReady(t, authP, authBase)
 
 	common := map[string]string{
 		"PARLEY_NATS_URL": ns.ClientURL(), "PARLEY_AUTH_URL": authBase, "PARLEY_REDIS_URL": redisURL,
@@ -65,28 +66,28 @@ func TestClusterFlow(t *testing.T) {
 		}
 		return env
 	}
-	archAddr := freeAddr(t)
+	archAddr := harness.FreeAddr(t)
 	archP := start(t, "archiver", "archiver",
 		with(map[string]string{"PARLEY_ADDR": archAddr, "PARLEY_DATABASE_URL": dbURL}))
-	waitReady(t, archP, "http://"+archAddr)
+	harness.WaitReady(t, archP, "http://"+archAddr)
 
 	u := urls{auth: authBase, api: "http://" + archAddr}
 	for i, dst := range []*string{&u.edge1, &u.edge2} {
-		addr := freeAddr(t)
+		addr := harness.FreeAddr(t)
 		p := start(t, fmt.Sprintf("edge%d", i+1), "edge", with(map[string]string{"PARLEY_ADDR": addr}))
 		*dst = "http://" + addr
-		waitReady(t, p, *dst)
+		harness.WaitReady(t, p, *dst)
 	}
 	runFlow(t, u)
 }
 
 func TestAllInOneFlow(t *testing.T) {
-	addr := freeAddr(t)
+	addr := harness.FreeAddr(t)
 	base := "http://" + addr
 	p := start(t, "parley", "parley", map[string]string{
 		"PARLEY_ADDR": addr, "PARLEY_DATA_DIR": t.TempDir(),
 	})
-	waitReady(t, p, base)
+	harness.WaitReady(t, p, base)
 	runFlow(t, urls{auth: base, api: base, edge1: base, edge2: base})
 }
 
@@ -99,13 +100,15 @@ func runFlow(t *testing.T, u urls) {
 	bobTok, _ := signUp(t, u.auth, "bob_"+suffix)
 	carolTok, _ := signUp(t, u.auth, "carol_"+suffix)
 
+	aliceAPI := harness.Client{T: t, Base: u.api, Token: aliceTok}
+	bobAPI := harness.Client{T: t, Base: u.api, Token: bobTok}
 	var created struct{ URI string }
-	if st := (api{t: t, base: u.api, token: aliceTok}).do("POST", "/api/chats/", nil, &created); st != 201 {
+	if st := aliceAPI.Do("POST", "/api/chats/", nil, &created); st != 201 {
 		t.Fatalf("creating chat: status %d", st)
 	}
 	chat := created.URI
 	var joined struct{ Members []user }
-	if st := (api{t: t, base: u.api, token: bobTok}).do("PATCH", "/api/chats/"+chat+"/", nil, &joined); st != 200 {
+	if st := bobAPI.Do("PATCH", "/api/chats/"+chat+"/", nil, &joined); st != 200 {
 		t.Fatalf("bob joining: status %d", st)
 	}
 	if len(joined.Members) != 2 || joined.Members[0].ID != alice.ID {
@@ -126,7 +129,7 @@ func runFlow(t *testing.T, u urls) {
 
 	var posted struct{ ID int64 }
 	body := map[string]string{"message": "over http", "client_id": "http-1"}
-	if st := (api{t: t, base: u.api, token: aliceTok}).do("POST", "/api/chats/"+chat+"/messages/", body, &posted); st != 201 {
+	if st := aliceAPI.Do("POST", "/api/chats/"+chat+"/messages/", body, &posted); st != 201 {
 		t.Fatalf("posting over HTTP: status %d", st)
 	}
 	for name, s := range map[string]*socket{"alice": as, "bob": bs} {
@@ -135,10 +138,10 @@ func runFlow(t *testing.T, u urls) {
 		}
 	}
 	all := append(ids(aliceSaw), posted.ID)
-	checkHistory(t, api{t: t, base: u.api, token: bobTok}, chat, all)
+	checkHistory(t, bobAPI, chat, all)
 
-	outsider := api{t: t, base: u.api, token: carolTok}
-	if st := outsider.do("GET", "/api/chats/"+chat+"/messages/", nil, nil); st != http.StatusForbidden {
+	outsider := harness.Client{T: t, Base: u.api, Token: carolTok}
+	if st := outsider.Do("GET", "/api/chats/"+chat+"/messages/", nil, nil); st != http.StatusForbidden {
 		t.Fatalf("carol reading history: status %d, want 403", st)
 	}
 	cs := dial(t, u.edge2, carolTok)
@@ -157,7 +160,7 @@ func exchange(t *testing.T, chat string, as, bs *socket) {
 			name string
 			s    *socket
 		}{{"alice", as}, {"bob", bs}} {
-			p.s.send(map[string]any{"type": "send", "chat": chat,
+			p.s.Send(map[string]any{"type": "send", "chat": chat,
 				"message": fmt.Sprintf("%s says %d", p.name, i), "client_id": cid(p.name, i)})
 		}
 		<-tick.C
@@ -223,10 +226,10 @@ type page struct {
 	HasMore  bool      `json:"has_more"`
 }
 
-func checkHistory(t *testing.T, a api, chat string, want []int64) {
+func checkHistory(t *testing.T, a harness.Client, chat string, want []int64) {
 	t.Helper()
 	var full page
-	if st := a.do("GET", "/api/chats/"+chat+"/messages/", nil, &full); st != 200 {
+	if st := a.Do("GET", "/api/chats/"+chat+"/messages/", nil, &full); st != 200 {
 		t.Fatalf("history: status %d", st)
 	}
 	if got := ids(full.Messages); !reflect.DeepEqual(got, want) || full.HasMore {
@@ -238,7 +241,7 @@ func checkHistory(t *testing.T, a api, chat string, want []int64) {
 	q := "?limit=20"
 	for {
 		var p page
-		if st := a.do("GET", "/api/chats/"+chat+"/messages/"+q, nil, &p); st != 200 || len(p.Messages) == 0 {
+		if st := a.Do("GET", "/api/chats/"+chat+"/messages/"+q, nil, &p); st != 200 || len(p.Messages) == 0 {
 			t.Fatalf("history page %s: status %d, %d messages", q, st, len(p.Messages))
 		}
 		back = append(ids(p.Messages), back...)
@@ -251,7 +254,7 @@ func checkHistory(t *testing.T, a api, chat string, want []int64) {
 		t.Fatalf("paging back with before gave %v, want %v", back, want)
 	}
 	var fwd page
-	a.do("GET", fmt.Sprintf("/api/chats/%s/messages/?limit=20&after=%d", chat, want[9]), nil, &fwd)
+	a.Do("GET", fmt.Sprintf("/api/chats/%s/messages/?limit=20&after=%d", chat, want[9]), nil, &fwd)
 	if got := ids(fwd.Messages); !reflect.DeepEqual(got, want[10:30]) || !fwd.HasMore {
 		t.Fatalf("after=%d gave %v (has_more %v), want %v and more", want[9], got, fwd.HasMore, want[10:30])
 	}

@@ -2,6 +2,7 @@ package fault
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/parley-chat/parley/pkg/checker"
 	"github.com/parley-chat/parley/pkg/loadgen"
+	"github.com/parley-chat/parley/test/harness"
 )
 
 // TestEdgeKilled kills one of two edges: its clients reconnect to the
@@ -16,7 +18,7 @@ import (
 func TestEdgeKilled(t *testing.T) {
 	tp := startTopo(t, options{edges: 2})
 	res := tp.withFault(func(run *loadgen.Run) []checker.Send {
-		tp.edges[0].kill()
+		tp.edges[0].Kill()
 		eventually(t, 20*time.Second, "clients to reconnect", func() bool { return run.Reconnects() > 0 })
 		progress(t, run, 20, "through the surviving edge")
 		return nil
@@ -36,11 +38,11 @@ func TestArchiverKilledMidBatch(t *testing.T) {
 		release := lockChats(t, tp.dbURL)
 		waiting := waitForLockWaiters(t, tp.dbURL, 2)
 		t.Logf("%d archiver transactions waiting on the lock when one archiver is killed", waiting)
-		tp.archivers[0].kill()
+		tp.archivers[0].Kill()
 		release()
 		progress(t, run, 20, "with one archiver")
-		tp.archivers[0].restart()
-		tp.archivers[0].waitReady(tp.archURLs[0] + "/readyz")
+		tp.archivers[0].Restart()
+		harness.WaitStatus(t, tp.archivers[0], tp.archURLs[0]+"/readyz", http.StatusOK)
 		return nil
 	})
 }

@@ -3,6 +3,7 @@ package fault
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/parley-chat/parley/pkg/checker"
 	"github.com/parley-chat/parley/pkg/loadgen"
 	"github.com/parley-chat/parley/pkg/stream"
+	"github.com/parley-chat/parley/test/harness"
 )
 
 // natsNode is one nats-server process of a test cluster.
@@ -20,7 +22,7 @@ type natsNode struct {
 	name      string
 	client    int
 	monitor   int
-	proc      *proc
+	proc      *harness.Proc
 	healthURL string
 }
 
@@ -32,13 +34,14 @@ func startNATSCluster(t *testing.T) ([]*natsNode, string) {
 	routes := make([]string, 3)
 	clusterPorts := make([]int, 3)
 	for i := range nodes {
-		clusterPorts[i] = freePort(t)
+		clusterPorts[i] = harness.FreePort(t)
 		routes[i] = fmt.Sprintf("nats://127.0.0.1:%d", clusterPorts[i])
 	}
 	var urls []string
 	dir := t.TempDir()
 	for i := range nodes {
-		n := &natsNode{name: fmt.Sprintf("n%d", i+1), client: freePort(t), monitor: freePort(t)}
+		n := &natsNode{name: fmt.Sprintf("n%d", i+1),
+			client: harness.FreePort(t), monitor: harness.FreePort(t)}
 		conf := writeFile(t, dir, n.name+".conf", fmt.Sprintf(`server_name: %s
 listen: 127.0.0.1:%d
 http: 127.0.0.1:%d
@@ -51,7 +54,7 @@ cluster { name: fault, listen: 127.0.0.1:%d, routes: [%s] }
 		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", n.client))
 	}
 	for _, n := range nodes {
-		n.proc.waitReady(n.healthURL)
+		harness.WaitStatus(t, n.proc, n.healthURL, http.StatusOK)
 	}
 	return nodes, strings.Join(urls, ",")
 }
@@ -104,10 +107,10 @@ func TestNATSNodeKilled(t *testing.T) {
 			t.Fatalf("the stream leader %q is not one of the test's servers", leader)
 		}
 		t.Logf("killing %s, the stream leader", leader)
-		victim.proc.kill()
+		victim.proc.Kill()
 		progress(t, run, 20, "with two servers of three")
-		victim.proc.restart()
-		victim.proc.waitReady(victim.healthURL)
+		victim.proc.Restart()
+		harness.WaitStatus(t, victim.proc, victim.healthURL, http.StatusOK)
 		return nil
 	})
 }

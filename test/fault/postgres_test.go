@@ -23,6 +23,7 @@ import (
 	"github.com/parley-chat/parley/pkg/stream"
 	"github.com/parley-chat/parley/pkg/testenv"
 	"github.com/parley-chat/parley/pkg/wire"
+	"github.com/parley-chat/parley/test/harness"
 )
 
 // pgServer is a PostgreSQL server the test owns, on its own port, in a
@@ -45,7 +46,7 @@ func startPostgres(t *testing.T) *pgServer {
 		unavailable(t, "no initdb under /usr/lib/postgresql/*/bin")
 	}
 	slices.Sort(found)
-	pg := &pgServer{t: t, bin: filepath.Dir(found[len(found)-1]), port: freePort(t)}
+	pg := &pgServer{t: t, bin: filepath.Dir(found[len(found)-1]), port: harness.FreePort(t)}
 	dir, err := os.MkdirTemp("", "parley-pg-")
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +150,7 @@ func TestPostgresRestarted(t *testing.T) {
 		extra := publishDirect(t, tp.natsURL, run.Chats()[0], 5)
 		archiver := tp.archivers[0]
 		eventually(t, 20*time.Second, "the archiver to hold a batch", func() bool {
-			return strings.Contains(archiver.out.String(), "database down")
+			return strings.Contains(archiver.Output(), "database down")
 		})
 		pg.start()
 		progress(t, run, 20, "after the database is back")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/parley-chat/parley/pkg/loadgen"
 	"github.com/parley-chat/parley/pkg/testenv"
 	"github.com/parley-chat/parley/pkg/token"
+	"github.com/parley-chat/parley/test/harness"
 )
 
 // topo is one cluster under test: auth, archivers and edges as separate
@@ -26,9 +28,9 @@ type topo struct {
 	natsURL   string
 	dbURL     string
 	authURL   string
-	archivers []*proc
+	archivers []*harness.Proc
 	archURLs  []string
-	edges     []*proc
+	edges     []*harness.Proc
 	edgeURLs  []string
 }
 
@@ -58,12 +60,12 @@ func startTopo(t *testing.T, o options) *topo {
 		"PARLEY_NATS_URL=" + tp.natsURL, "PARLEY_DATABASE_URL=" + tp.dbURL,
 		"PARLEY_REDIS_URL=" + testenv.RedisURL(t), "PARLEY_LOG_FORMAT=text",
 	}
-	port := freePort(t)
+	port := harness.FreePort(t)
 	tp.authURL = fmt.Sprintf("http://127.0.0.1:%d", port)
 	common = append(common, "PARLEY_AUTH_URL="+tp.authURL)
 	auth := spawn(t, "auth", "auth", with(common, fmt.Sprintf("PARLEY_ADDR=127.0.0.1:%d", port),
 		"PARLEY_SIGNING_KEYS="+signingKey(t)))
-	auth.waitReady(tp.authURL + "/readyz")
+	harness.WaitStatus(tp.t, auth, tp.authURL+"/readyz", http.StatusOK)
 
 	for i := range o.archivers {
 		env := with(common, "PARLEY_ACK_WAIT="+ackWait, fmt.Sprintf("PARLEY_STREAM_REPLICAS=%d", o.replicas))
@@ -78,12 +80,13 @@ func startTopo(t *testing.T, o options) *topo {
 
 // service starts one more process of binary on a free port and waits
 // until it is ready.
-func (tp *topo) service(name, binary string, env []string, ps []*proc, urls []string) ([]*proc, []string) {
+func (tp *topo) service(name, binary string, env []string, ps []*harness.Proc,
+	urls []string) ([]*harness.Proc, []string) {
 	tp.t.Helper()
-	port := freePort(tp.t)
+	port := harness.FreePort(tp.t)
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	p := spawn(tp.t, name, binary, with(env, fmt.Sprintf("PARLEY_ADDR=127.0.0.1:%d", port)))
-	p.waitReady(url + "/readyz")
+	harness.WaitStatus(tp.t, p, url+"/readyz", http.StatusOK)
 	return append(ps, p), append(urls, url)
 }
 

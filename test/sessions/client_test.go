@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/parley-chat/parley/pkg/testenv"
+	"github.com/parley-chat/parley/test/harness"
 )
 
 // password is every test user's password.
@@ -199,7 +200,7 @@ type socket struct {
 
 func dialWS(t *testing.T, edgeBase string) *socket {
 	t.Helper()
-	url := "ws" + strings.TrimPrefix(edgeBase, "http") + "/ws"
+	url := harness.WSURL(edgeBase)
 	conn, resp, err := websocket.DefaultDialer.Dial(url, nil)
 	if err != nil {
 		t.Fatalf("dialing %s: %v (%v)", url, err, resp)

@@ -14,6 +14,7 @@ import (
 	"github.com/parley-chat/parley/pkg/embednats"
 	"github.com/parley-chat/parley/pkg/testenv"
 	"github.com/parley-chat/parley/pkg/token"
+	"github.com/parley-chat/parley/test/harness"
 )
 
 // cluster is NATS, PostgreSQL and Redis with auth and edges started
@@ -27,7 +28,7 @@ type cluster struct {
 	keyFile  string
 	authAddr string
 	auth     string // base URL of the first auth process
-	authProc *proc
+	authProc *harness.Proc
 }
 
 // newCluster starts NATS and one auth process with authEnv added to
@@ -45,14 +46,14 @@ func newCluster(t *testing.T, redisURL string, authEnv map[string]string) *clust
 	c := &cluster{t: t, natsURL: ns.ClientURL(), dbURL: testenv.PostgresURL(t), redisURL: redisURL}
 	c.keys = []token.Key{newKey(t)}
 	c.keyFile = writeKeys(t, c.keys...)
-	c.authAddr = freeAddr(t)
+	c.authAddr = harness.FreeAddr(t)
 	c.auth = "http://" + c.authAddr
 	c.authProc = c.startAuth(c.authAddr, map[string]string{"PARLEY_SIGNING_KEY_FILES": c.keyFile}, authEnv)
 	return c
 }
 
 // startAuth starts an auth process at addr and waits until it is ready.
-func (c *cluster) startAuth(addr string, envs ...map[string]string) *proc {
+func (c *cluster) startAuth(addr string, envs ...map[string]string) *harness.Proc {
 	c.t.Helper()
 	env := map[string]string{
 		"PARLEY_ADDR": addr, "PARLEY_DATABASE_URL": c.dbURL, "PARLEY_REDIS_URL": c.redisURL,
@@ -64,14 +65,14 @@ func (c *cluster) startAuth(addr string, envs ...map[string]string) *proc {
 		}
 	}
 	p := command(c.t, "auth "+addr, "auth", env)
-	waitReady(c.t, p, "http://"+addr)
+	harness.WaitReady(c.t, p, "http://"+addr)
 	return p
 }
 
 // startEdge starts an edge with env added, and returns its base URL.
 func (c *cluster) startEdge(env map[string]string) string {
 	c.t.Helper()
-	addr := freeAddr(c.t)
+	addr := harness.FreeAddr(c.t)
 	full := map[string]string{
 		"PARLEY_ADDR": addr, "PARLEY_NATS_URL": c.natsURL, "PARLEY_AUTH_URL": c.auth,
 		"PARLEY_REDIS_URL": c.redisURL, "PARLEY_LOG_FORMAT": "text",
@@ -80,7 +81,7 @@ func (c *cluster) startEdge(env map[string]string) string {
 		full[k] = v
 	}
 	p := command(c.t, "edge "+addr, "edge", full)
-	waitReady(c.t, p, "http://"+addr)
+	harness.WaitReady(c.t, p, "http://"+addr)
 	return "http://" + addr
 }
 
@@ -122,12 +123,12 @@ func writeKeys(t *testing.T, keys ...token.Key) string {
 type redisServer struct {
 	t    *testing.T
 	port int
-	p    *proc
+	p    *harness.Proc
 }
 
 func startRedis(t *testing.T) *redisServer {
 	t.Helper()
-	_, portText, err := net.SplitHostPort(freeAddr(t))
+	_, portText, err := net.SplitHostPort(harness.FreeAddr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +153,7 @@ func (r *redisServer) start() {
 	})
 }
 
-func (r *redisServer) stop() { r.p.stop() }
+func (r *redisServer) stop() { _ = r.p.Stop() }
 
 // proxy forwards TCP connections to target until cut, which drops every
 // connection and refuses new ones until restore: a network partition

@@ -57,7 +57,7 @@ func TestSigningKeyRotation(t *testing.T) {
 
 	// The new key comes first, given as PEM text in the environment.
 	next := newKey(t)
-	c.authProc.stop()
+	c.authProc.Stop()
 	c.authProc = c.startAuth(c.authAddr, map[string]string{"PARLEY_SIGNING_KEYS": pemOf(t, next, old)})
 	q := login(t, c.auth, name)
 	if kidOf(t, q.Access) != next.ID {
@@ -75,7 +75,7 @@ func TestSigningKeyRotation(t *testing.T) {
 	t.Logf("the edge accepted the new key after %v", time.Since(start))
 
 	// Retire the old key: its tokens stop verifying, while still unexpired.
-	c.authProc.stop()
+	c.authProc.Stop()
 	c.authProc = c.startAuth(c.authAddr, map[string]string{"PARLEY_SIGNING_KEYS": pemOf(t, next)})
 	wantReply(t, "a token of a removed key", post(t, c.auth+"/auth/jwt/verify/",
 		map[string]string{"token": p.Access}), http.StatusUnauthorized, invalidDetail)

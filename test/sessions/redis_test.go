@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/parley-chat/parley/test/harness"
 )
 
 func redisClient(t *testing.T, url string) *redis.Client {
@@ -58,7 +60,7 @@ func TestDenylistEntriesLastAsLongAsWhatTheyBlock(t *testing.T) {
 func TestLoginThrottleSharedByAuthReplicas(t *testing.T) {
 	red := startRedis(t)
 	c := newCluster(t, red.url(), nil)
-	second := freeAddr(t)
+	second := harness.FreeAddr(t)
 	c.startAuth(second, map[string]string{"PARLEY_SIGNING_KEY_FILES": c.keyFile})
 	replicas := []string{c.auth, "http://" + second}
 	name, _ := newUser(t, c.auth, "guessed")
@@ -99,7 +101,7 @@ func TestRedisOutage(t *testing.T) {
 		map[string]string{"refresh": p.Refresh}), http.StatusServiceUnavailable, unavailable)
 	wantReply(t, "verify without redis", post(t, c.auth+"/auth/jwt/verify/",
 		map[string]string{"token": p.Access}), http.StatusServiceUnavailable, unavailable)
-	if st := statusOf(c.auth + "/readyz"); st != http.StatusServiceUnavailable {
+	if st := harness.StatusOf(c.auth + "/readyz"); st != http.StatusServiceUnavailable {
 		t.Fatalf("auth /readyz without redis = %d, want 503", st)
 	}
 	s := dialWS(t, edge)

@@ -3,11 +3,12 @@ package sessions
 import (
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-chat/parley/test/harness"
 )
 
 // closeWithin is the contract's bound from a revocation to the close of
@@ -92,13 +93,13 @@ func TestEdgeThatMissedTheAnnouncementRefusesOnReauth(t *testing.T) {
 
 	link.cut()
 	poll(t, 10*time.Second, 20*time.Millisecond, "the edge to notice NATS is gone", func() bool {
-		return statusOf(edge+"/readyz") == http.StatusServiceUnavailable
+		return harness.StatusOf(edge+"/readyz") == http.StatusServiceUnavailable
 	})
 	wantReply(t, "revoke", post(t, c.auth+"/auth/jwt/revoke/", map[string]string{"refresh": p.Refresh}),
 		http.StatusNoContent, "")
 	link.restore()
 	poll(t, 10*time.Second, 20*time.Millisecond, "the edge to reconnect", func() bool {
-		return statusOf(edge+"/readyz") == http.StatusOK
+		return harness.StatusOf(edge+"/readyz") == http.StatusOK
 	})
 	if !s.isOpen() {
 		t.Fatalf("the socket closed with %d %q although its edge missed the announcement",
@@ -143,7 +144,7 @@ func TestOperatorRevokeCommand(t *testing.T) {
 			http.StatusUnauthorized, revokedDetail)
 	}
 
-	cmd := exec.Command(filepath.Join(binDir, "parley"), "revoke", "-user", "nobody_"+name)
+	cmd := exec.Command(harness.Bin("parley"), "revoke", "-user", "nobody_"+name)
 	cmd.Env = environ(env)
 	if msg, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(msg), "no user named") {
 		t.Fatalf("revoking an unknown user: %v, %s", err, msg)
@@ -154,7 +155,7 @@ func TestOperatorRevokeCommand(t *testing.T) {
 // failing the test when it fails.
 func revokeCommand(t *testing.T, env map[string]string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(binDir, "parley"), append([]string{"revoke"}, args...)...)
+	cmd := exec.Command(harness.Bin("parley"), append([]string{"revoke"}, args...)...)
 	cmd.Env = environ(env)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -166,12 +167,12 @@ func revokeCommand(t *testing.T, env map[string]string, args ...string) string {
 }
 
 func TestAllInOneClosesRevokedSockets(t *testing.T) {
-	addr, dir := freeAddr(t), t.TempDir()
+	addr, dir := harness.FreeAddr(t), t.TempDir()
 	base := "http://" + addr
 	p := command(t, "parley", "parley", map[string]string{
 		"PARLEY_ADDR": addr, "PARLEY_DATA_DIR": dir, "PARLEY_LOG_FORMAT": "text",
 	})
-	waitReady(t, p, base)
+	harness.WaitReady(t, p, base)
 	name, a := newUser(t, base, "solo")
 	s := authed(t, base, a.Access)
 
