@@ -17,7 +17,7 @@ import (
 
 // Field sentences of this service that the contract leaves to us.
 const (
-	msgRequired      = "A value is required for this field."
+	msgRequired      = "This field is required."
 	msgUsernameTaken = "A user with that username already exists."
 	msgUsernameLong  = "Usernames have at most 150 characters."
 	msgUsernameChars = "Usernames may contain only letters, digits and the characters @ . + - _"
