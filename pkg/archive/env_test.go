@@ -20,8 +20,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/parley-chat/parley/pkg/authn"
-	"github.com/parley-chat/parley/pkg/embednats"
 	"github.com/parley-chat/parley/pkg/membership"
+	"github.com/parley-chat/parley/pkg/natstest"
 	"github.com/parley-chat/parley/pkg/revocation"
 	"github.com/parley-chat/parley/pkg/store"
 	"github.com/parley-chat/parley/pkg/token"
@@ -54,20 +54,7 @@ type env struct {
 // and a Service over it; call run to start it.
 func newEnv(t testing.TB, dsn string, cfg Config) *env {
 	t.Helper()
-	srv, err := embednats.Start(embednats.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect("archive-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := natstest.JetStream(t, "archive-test")
 	if dsn == "" {
 		dsn = filepath.Join(t.TempDir(), "parley.db")
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/parley-chat/parley/pkg/authn"
 	"github.com/parley-chat/parley/pkg/embednats"
 	"github.com/parley-chat/parley/pkg/membership"
+	"github.com/parley-chat/parley/pkg/natstest"
 	"github.com/parley-chat/parley/pkg/stream"
 	"github.com/parley-chat/parley/pkg/token"
 	"github.com/parley-chat/parley/pkg/wire"
@@ -50,18 +51,10 @@ const (
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	ns, err := embednats.Start(embednats.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
+	ns := natstest.Start(t)
 	e := &env{t: t, ns: ns, deny: &denylist{}, chats: map[string]map[int64]bool{},
 		floors: map[string]int64{}}
-	e.nc = e.connect("test")
-	e.js, err = jetstream.New(e.nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.nc, e.js = natstest.Connect(t, ns, "test")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := stream.Ensure(ctx, e.js, stream.Config{}); err != nil {
@@ -90,11 +83,7 @@ func newEnv(t testing.TB) *env {
 
 func (e *env) connect(name string) *nats.Conn {
 	e.t.Helper()
-	nc, err := e.ns.Connect(name)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(nc.Close)
+	nc, _ := natstest.Connect(e.t, e.ns, name)
 	return nc
 }
 

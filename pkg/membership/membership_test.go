@@ -9,21 +9,12 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/parley-chat/parley/pkg/embednats"
+	"github.com/parley-chat/parley/pkg/natstest"
 )
 
 func connect(t *testing.T) *nats.Conn {
 	t.Helper()
-	srv, err := embednats.Start(embednats.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc, _ := natstest.JetStream(t, "test")
 	return nc
 }
 

@@ -8,25 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-chat/parley/pkg/embednats"
+	"github.com/parley-chat/parley/pkg/natstest"
 )
 
 func TestAnnounceReachesListeners(t *testing.T) {
-	ns, err := embednats.Start(embednats.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	pub, err := ns.Connect("auth")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pub.Close)
-	sub, err := ns.Connect("edge")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sub.Close)
+	ns := natstest.Start(t)
+	pub, _ := natstest.Connect(t, ns, "auth")
+	sub, _ := natstest.Connect(t, ns, "edge")
 
 	got := make(chan []string, 16)
 	s, err := Listen(sub, slog.New(slog.DiscardHandler), func(sids []string) { got <- sids })

@@ -8,7 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/parley-chat/parley/pkg/embednats"
+	"github.com/parley-chat/parley/pkg/natstest"
 	"github.com/parley-chat/parley/pkg/wire"
 )
 
@@ -19,20 +19,7 @@ func startJS(t *testing.T) (*nats.Conn, jetstream.JetStream, jetstream.Stream) {
 
 func startJSWith(t *testing.T, cfg Config) (*nats.Conn, jetstream.JetStream, jetstream.Stream) {
 	t.Helper()
-	srv, err := embednats.Start(embednats.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := natstest.JetStream(t, "test")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	s, err := Ensure(ctx, js, cfg)
