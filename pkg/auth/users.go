@@ -9,6 +9,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/parley-chat/parley/pkg/password"
 	"github.com/parley-chat/parley/pkg/rest"
 	"github.com/parley-chat/parley/pkg/store"
@@ -21,6 +23,7 @@ const (
 	msgUsernameTaken = "A user with that username already exists."
 	msgUsernameLong  = "Usernames have at most 150 characters."
 	msgUsernameChars = "Usernames may contain only letters, digits and the characters @ . + - _"
+	msgUsernameForm  = "Usernames may not use full-width or other compatibility forms of letters."
 	msgEmail         = "This is not a valid email address."
 )
 
@@ -106,6 +109,12 @@ func checkUsername(name string) string {
 		return msgUsernameLong
 	case strings.IndexFunc(name, notUsernameRune) >= 0:
 		return msgUsernameChars
+	case !norm.NFKC.IsNormalString(name):
+		// Full-width and other compatibility forms would let "ａｌｉｃｅ"
+		// pose as "alice"; a name must already be in its plain form.
+		// Letters of other scripts that merely look alike are still
+		// accepted: telling them apart needs a confusables table.
+		return msgUsernameForm
 	}
 	return ""
 }

@@ -22,6 +22,8 @@ func TestSignUpValidation(t *testing.T) {
 			`{"username":[` + quote(msgUsernameChars) + `]}`},
 		{"slash", map[string]string{"username": "al/ice", "password": "a-fine-Passphrase"},
 			`{"username":[` + quote(msgUsernameChars) + `]}`},
+		{"full-width letters", map[string]string{"username": "ａｌｉｃｅ", "password": "a-fine-Passphrase"},
+			`{"username":[` + quote(msgUsernameForm) + `]}`},
 		{"too long", map[string]string{"username": strings.Repeat("a", 151), "password": "a-fine-Passphrase"},
 			`{"username":[` + quote(msgUsernameLong) + `]}`},
 		{"short numeric password", map[string]string{"username": "bob", "password": "8301"},
