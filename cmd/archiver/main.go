@@ -51,7 +51,7 @@ func run(ctx context.Context, args []string) error {
 	fs.DurationVar(&cfg.Stream.MaxAge, "stream-max-age", 7*24*time.Hour, "how long the stream keeps messages; older replays come from the database")
 	fs.Int64Var(&cfg.Stream.MaxBytes, "stream-max-bytes", 10<<30, "most bytes the stream keeps, oldest dropped first")
 	fs.DurationVar(&cfg.Stream.Duplicates, "stream-dedupe-window", 2*time.Minute, "how long the stream itself drops a repeated client_id")
-	fs.DurationVar(&cfg.AckWait, "ack-wait", 30*time.Second, "how long a delivered message may stay unacknowledged before another replica gets it")
+	fs.DurationVar(&cfg.AckWait, "ack-wait", 10*time.Second, "how long a delivered message may stay unacknowledged before another replica gets it")
 	fs.IntVar(&cfg.MaxDeliver, "max-deliver", 5, "tries of a message the database refuses before it goes to dead letters")
 	fs.DurationVar(&grace, "shutdown-grace", 10*time.Second, "how long shutdown waits for work in flight")
 	fs.StringVar(&logFormat, "log-format", "json", "log format: json or text")

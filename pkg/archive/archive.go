@@ -56,8 +56,9 @@ type Config struct {
 	// when zero.
 	BatchSize int
 	// AckWait is how long JetStream waits for an ack before delivering a
-	// message again; it also bounds one batch's database write. 30s when
-	// zero.
+	// message again; it also bounds one batch's database write. 10s when
+	// zero: short, because history reads wait for the messages a killed
+	// archiver held, and those come back only after AckWait.
 	AckWait time.Duration
 	// MaxDeliver is how often a message the database refuses is tried
 	// before it goes to the dead-letter stream. An outage uses up no
@@ -83,7 +84,7 @@ func (c Config) withDefaults() Config {
 		c.BatchSize = 256
 	}
 	if c.AckWait == 0 {
-		c.AckWait = 30 * time.Second
+		c.AckWait = 10 * time.Second
 	}
 	if c.MaxDeliver == 0 {
 		c.MaxDeliver = 5
