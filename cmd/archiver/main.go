@@ -16,13 +16,11 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/pkg/archive"
-	"github.com/parley-chat/parley/pkg/authn"
 	"github.com/parley-chat/parley/pkg/connect"
 	"github.com/parley-chat/parley/pkg/envflag"
 	"github.com/parley-chat/parley/pkg/logging"
 	"github.com/parley-chat/parley/pkg/metrics"
 	"github.com/parley-chat/parley/pkg/rest"
-	"github.com/parley-chat/parley/pkg/revocation"
 	"github.com/parley-chat/parley/pkg/service"
 	"github.com/parley-chat/parley/pkg/store"
 )
@@ -81,15 +79,11 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer nc.Close()
-	an := &authn.Authenticator{Verifier: connect.Verifier(authURL)}
-	if redisURL != "" {
-		rc, err := connect.Redis(ctx, redisURL)
-		if err != nil {
-			return err
-		}
-		defer rc.Close()
-		an.Denylist = revocation.NewRedis(rc, "parley:")
+	an, closeAuthn, err := connect.Authenticator(ctx, authURL, redisURL)
+	if err != nil {
+		return err
 	}
+	defer closeAuthn()
 	svc, err := archive.New(cfg, db, nc, an, log)
 	if err != nil {
 		return err

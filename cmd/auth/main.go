@@ -105,9 +105,9 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer nc.Close()
-	cfg.Limiter = throttle.NewRedis(rc, "parley:")
+	cfg.Limiter = throttle.NewRedis(rc, connect.RedisPrefix)
 	cfg.OnRevoke = revocation.Announcer(nc, log)
-	svc, err := auth.New(cfg, db, revocation.NewRedis(rc, "parley:"), keySet, log)
+	svc, err := auth.New(cfg, db, revocation.NewRedis(rc, connect.RedisPrefix), keySet, log)
 	if err != nil {
 		return err
 	}

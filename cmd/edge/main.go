@@ -15,14 +15,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/parley-chat/parley/pkg/authn"
 	"github.com/parley-chat/parley/pkg/connect"
 	"github.com/parley-chat/parley/pkg/edge"
 	"github.com/parley-chat/parley/pkg/envflag"
 	"github.com/parley-chat/parley/pkg/logging"
 	"github.com/parley-chat/parley/pkg/membership"
 	"github.com/parley-chat/parley/pkg/metrics"
-	"github.com/parley-chat/parley/pkg/revocation"
 	"github.com/parley-chat/parley/pkg/service"
 	"github.com/parley-chat/parley/web"
 )
@@ -74,15 +72,11 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer nc.Close()
-	an := &authn.Authenticator{Verifier: connect.Verifier(authURL)}
-	if redisURL != "" {
-		rc, err := connect.Redis(ctx, redisURL)
-		if err != nil {
-			return err
-		}
-		defer rc.Close()
-		an.Denylist = revocation.NewRedis(rc, "parley:")
+	an, closeAuthn, err := connect.Authenticator(ctx, authURL, redisURL)
+	if err != nil {
+		return err
 	}
+	defer closeAuthn()
 	deps := edge.Deps{NC: nc, Authn: an, Members: &membership.Client{NC: nc}, Log: log}
 	if web.Built() {
 		deps.Static = web.Assets()

@@ -130,7 +130,7 @@ func openRevokeDenylist(ctx context.Context, s revokeSettings, warn io.Writer) (
 	if err != nil {
 		return nil, nil, err
 	}
-	return revocation.NewRedis(rc, "parley:"), func() { _ = rc.Close() }, nil
+	return revocation.NewRedis(rc, connect.RedisPrefix), func() { _ = rc.Close() }, nil
 }
 
 // announcer sets rv to announce on NATS, when configured. It returns a

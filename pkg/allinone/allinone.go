@@ -248,7 +248,7 @@ func openDenylist(ctx context.Context, cfg Config, db *store.DB, stack *cleanup)
 		return nil, nil, err
 	}
 	stack.push(func() { _ = rc.Close() })
-	return revocation.NewRedis(rc, "parley:"), throttle.NewRedis(rc, "parley:"), nil
+	return revocation.NewRedis(rc, connect.RedisPrefix), throttle.NewRedis(rc, connect.RedisPrefix), nil
 }
 
 // reloadDenylist fills an in-process denylist with the sessions the

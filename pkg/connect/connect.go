@@ -13,7 +13,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/parley-chat/parley/pkg/authn"
 	"github.com/parley-chat/parley/pkg/metrics"
+	"github.com/parley-chat/parley/pkg/revocation"
 	"github.com/parley-chat/parley/pkg/token"
 )
 
@@ -80,4 +82,26 @@ func Verifier(authURL string) *token.Verifier {
 		Issuer:   token.DefaultIssuer,
 		Audience: token.DefaultAudience,
 	}
+}
+
+// RedisPrefix starts every key Parley writes to Redis, so that it can
+// share a Redis with other programs; the README documents the keys.
+const RedisPrefix = "parley:"
+
+// Authenticator verifies access tokens with the keys of the auth service
+// at authURL. With a redisURL it also refuses revoked sessions at once,
+// even those whose revocation announcement this process missed; close
+// releases the Redis connection.
+func Authenticator(ctx context.Context, authURL, redisURL string) (
+	a *authn.Authenticator, close func(), err error) {
+	a = &authn.Authenticator{Verifier: Verifier(authURL)}
+	if redisURL == "" {
+		return a, func() {}, nil
+	}
+	rc, err := Redis(ctx, redisURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	a.Denylist = revocation.NewRedis(rc, RedisPrefix)
+	return a, func() { _ = rc.Close() }, nil
 }
